@@ -1,0 +1,131 @@
+"""XOR masking of WebSocket payloads (RFC 6455 §5.3), in pure Python.
+
+The twin of ``_mask.pyx``; ``_mask.pyi`` documents the shared interface. Python cannot XOR bytes
+quickly one at a time, so the payload and the repeated key are turned into two big integers and
+XORed in one operation, which runs at C speed inside CPython's long-integer code.
+"""
+
+from __future__ import annotations
+
+from ._typing import Buffer
+
+__all__ = [
+    "Masker",
+    "available_simd_levels",
+    "mask",
+    "mask_inplace",
+    "set_simd_level",
+    "simd_level",
+]
+
+
+def _read_key(key: Buffer) -> bytes:
+    try:
+        view = memoryview(key)
+    except TypeError:
+        raise TypeError(
+            f"mask key must be a bytes-like object, not {type(key).__name__}"
+        ) from None
+    if view.nbytes != 4:
+        raise ValueError(f"mask key must be 4 bytes, got {view.nbytes}")
+    return view.tobytes()
+
+
+def _byte_view(data: Buffer, what: str, writable: bool = False) -> memoryview:
+    try:
+        view = memoryview(data)
+    except TypeError:
+        raise TypeError(f"{what} must be a bytes-like object, not {type(data).__name__}") from None
+    if writable and view.readonly:
+        raise TypeError(f"{what} must be a writable, contiguous buffer, not {type(data).__name__}")
+    if not view.c_contiguous:
+        if writable:
+            raise TypeError(
+                f"{what} must be a writable, contiguous buffer, not {type(data).__name__}"
+            )
+        raise TypeError(f"{what} must be a contiguous buffer")
+    return view.cast("B") if view.format != "B" or view.ndim != 1 else view
+
+
+def _xor(view: memoryview, key: bytes, phase: int) -> bytes:
+    length = view.nbytes
+    if length == 0:
+        return b""
+    if phase:
+        key = key[phase:] + key[:phase]
+    repeated = key * (length // 4 + 1)
+    value = int.from_bytes(view, "little") ^ int.from_bytes(repeated[:length], "little")
+    return value.to_bytes(length, "little")
+
+
+def mask(data: Buffer, key: Buffer) -> bytes:
+    """Returns ``data`` XOR-masked with the 4-byte ``key`` (RFC 6455 §5.3), as new bytes."""
+    k = _read_key(key)
+    return _xor(_byte_view(data, "data"), k, 0)
+
+
+def mask_inplace(buffer: Buffer, key: Buffer) -> None:
+    """XOR-masks the writable ``buffer`` with the 4-byte ``key`` in place; returns None."""
+    k = _read_key(key)
+    view = _byte_view(buffer, "buffer", writable=True)
+    view[:] = _xor(view, k, 0)
+
+
+class Masker:
+    """Masks a payload that arrives in chunks, keeping the key phase from one chunk to the next."""
+
+    __slots__ = ("_key", "_phase")
+
+    def __init__(self, key: Buffer) -> None:
+        self._key = _read_key(key)
+        self._phase = 0
+
+    @property
+    def key(self) -> bytes:
+        """The 4-byte masking key."""
+        return self._key
+
+    @property
+    def phase(self) -> int:
+        """The key octet (0-3) that the next byte is XORed with."""
+        return self._phase
+
+    def mask(self, data: Buffer) -> bytes:
+        """Returns the next chunk ``data`` masked, as new bytes."""
+        view = _byte_view(data, "data")
+        out = _xor(view, self._key, self._phase)
+        self._phase = (self._phase + view.nbytes) & 3
+        return out
+
+    def mask_inplace(self, buffer: Buffer) -> None:
+        """Masks the next chunk in the writable ``buffer`` in place."""
+        view = _byte_view(buffer, "buffer", writable=True)
+        view[:] = _xor(view, self._key, self._phase)
+        self._phase = (self._phase + view.nbytes) & 3
+
+    def reset(self) -> None:
+        """Starts again at key phase 0 (a new payload with the same key)."""
+        self._phase = 0
+
+    def __repr__(self) -> str:
+        return f"Masker(key={self._key!r}, phase={self._phase})"
+
+
+_LEVEL_NAMES = ("scalar", "sse2", "neon", "avx2", "avx512")
+
+
+def available_simd_levels() -> list[str]:
+    """The pure-Python twin has no SIMD kernels: only ``"python"``."""
+    return ["python"]
+
+
+def simd_level() -> str:
+    """Always ``"python"`` for the pure-Python twin."""
+    return "python"
+
+
+def set_simd_level(name: str) -> str:
+    """Accepts the same names as the compiled module, and stays ``"python"``."""
+    if name not in _LEVEL_NAMES:
+        raise ValueError(f"unknown SIMD level {name!r}; expected one of {', '.join(_LEVEL_NAMES)}")
+    return "python"

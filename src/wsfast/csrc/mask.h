@@ -1,0 +1,30 @@
+/* XOR masking of WebSocket payloads (RFC 6455 §5.3):
+ *     transformed-octet-i = original-octet-i XOR masking-key-octet-(i MOD 4)
+ *
+ * One kernel per instruction set (mask_scalar.c, mask_sse2.c, mask_avx2.c, mask_avx512.c,
+ * mask_neon.c), chosen once at import by mask_dispatch.c.
+ */
+#ifndef WSF_MASK_H
+#define WSF_MASK_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* A kernel masks `len` bytes from src into dst with `key`, the 4 key octets in memory order already
+ * rotated to the phase of src[0]. dst may be src (in place); otherwise the two must not overlap. */
+typedef void (*wsf_mask_kernel)(uint8_t *dst, const uint8_t *src, size_t len, uint32_t key);
+
+void wsf_mask_scalar(uint8_t *dst, const uint8_t *src, size_t len, uint32_t key);
+void wsf_mask_sse2(uint8_t *dst, const uint8_t *src, size_t len, uint32_t key);
+void wsf_mask_avx2(uint8_t *dst, const uint8_t *src, size_t len, uint32_t key);
+void wsf_mask_avx512(uint8_t *dst, const uint8_t *src, size_t len, uint32_t key);
+void wsf_mask_neon(uint8_t *dst, const uint8_t *src, size_t len, uint32_t key);
+
+/* Masks len bytes starting at key phase `phase` (0-3): dst[i] = src[i] ^ key[(phase + i) % 4]. */
+void wsf_mask(uint8_t *dst, const uint8_t *src, size_t len, const uint8_t key[4], size_t phase);
+
+/* Selects the widest kernel <= level that the CPU supports; returns the level in use. */
+int wsf_mask_select(int level);
+int wsf_mask_level(void);
+
+#endif /* WSF_MASK_H */

@@ -1,0 +1,27 @@
+"""XOR masking (RFC 6455 §5.3): the compiled kernels, or their pure-Python twin.
+
+``mask(data, key)`` returns masked bytes; ``mask_inplace(buffer, key)`` masks a writable buffer in
+place; ``Masker(key)`` masks a payload that arrives in chunks. See ``_mask.pyi``.
+"""
+
+from __future__ import annotations
+
+from . import _speedups
+
+_impl = _speedups.load("mask")
+
+mask = _impl.mask
+mask_inplace = _impl.mask_inplace
+Masker = _impl.Masker
+available_simd_levels = _impl.available_simd_levels
+simd_level = _impl.simd_level
+set_simd_level = _impl.set_simd_level
+
+__all__ = [
+    "Masker",
+    "available_simd_levels",
+    "mask",
+    "mask_inplace",
+    "set_simd_level",
+    "simd_level",
+]
