@@ -1,0 +1,51 @@
+/* Portable UTF-8 validation: eight ASCII bytes at a time, a small state machine otherwise. */
+#include "utf8.h"
+#include "wsf_simd.h"
+
+void wsf_utf8_reset(wsf_utf8_state *s) {
+    memset(s, 0, sizeof(*s));
+}
+
+/* RFC 3629 §4 (UTF8-2/3/4): the lead byte fixes how many continuation bytes follow and the range
+ * of the first one, which is what excludes overlongs, surrogates and code points above U+10FFFF. */
+static inline int wsf_utf8_lead(uint8_t b, uint8_t *need, uint8_t *lo, uint8_t *hi) {
+    if (b >= 0xC2 && b <= 0xDF) { *need = 1; *lo = 0x80; *hi = 0xBF; return 1; }
+    if (b == 0xE0) { *need = 2; *lo = 0xA0; *hi = 0xBF; return 1; }
+    if ((b >= 0xE1 && b <= 0xEC) || b == 0xEE || b == 0xEF) { *need = 2; *lo = 0x80; *hi = 0xBF; return 1; }
+    if (b == 0xED) { *need = 2; *lo = 0x80; *hi = 0x9F; return 1; }
+    if (b == 0xF0) { *need = 3; *lo = 0x90; *hi = 0xBF; return 1; }
+    if (b >= 0xF1 && b <= 0xF3) { *need = 3; *lo = 0x80; *hi = 0xBF; return 1; }
+    if (b == 0xF4) { *need = 3; *lo = 0x80; *hi = 0x8F; return 1; }
+    return 0; /* 80-C1 as a lead byte, F5-FF */
+}
+
+int wsf_utf8_feed_scalar(wsf_utf8_state *s, const uint8_t *data, size_t len) {
+    if (s->failed) return 0;
+    size_t i = 0;
+    uint8_t need = s->need, lo = s->lo, hi = s->hi;
+    while (i < len) {
+        if (need == 0) {
+            /* ASCII run: eight bytes at a time. */
+            while (i + 8 <= len && (wsf_load64(data + i) & 0x8080808080808080ULL) == 0) i += 8;
+            while (i < len && data[i] < 0x80) i++;
+            if (i == len) break;
+            if (!wsf_utf8_lead(data[i], &need, &lo, &hi)) goto fail;
+            i++;
+            continue;
+        }
+        uint8_t b = data[i];
+        if (b < lo || b > hi) goto fail;
+        lo = 0x80; hi = 0xBF;
+        need--;
+        i++;
+    }
+    s->need = need; s->lo = lo; s->hi = hi;
+    s->offset += len;
+    return 1;
+fail:
+    s->failed = 1;
+    s->error_offset = s->offset + i;
+    s->offset += i;
+    s->need = 0;
+    return 0;
+}
