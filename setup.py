@@ -48,8 +48,12 @@ def _compile_args() -> list[str]:
 
 
 def _extensions() -> list[Extension]:
+    # WSFAST_BUILD_ONLY=_utf8,_frames builds a subset (for quick rebuilds while developing).
+    only = {n.strip() for n in os.environ.get("WSFAST_BUILD_ONLY", "").split(",") if n.strip()}
     modules = []
     for name, kernels in EXTENSIONS.items():
+        if only and name not in only:
+            continue
         pyx = PKG / f"{name}.pyx"
         if not (HERE / pyx).exists():
             continue
@@ -114,7 +118,7 @@ class OptionalBuildExt(build_ext):
 
 def _ext_modules() -> list[Extension]:
     if _env_flag("WSFAST_NO_EXTENSIONS"):
-        warnings.warn("wsfast: WSFAST_NO_EXTENSIONS is set; building pure Python only.", stacklevel=1)
+        warnings.warn("wsfast: WSFAST_NO_EXTENSIONS is set; pure Python only.", stacklevel=1)
         return []
     modules = _extensions()
     try:

@@ -23,9 +23,7 @@ def _read_key(key: Buffer) -> bytes:
     try:
         view = memoryview(key)
     except TypeError:
-        raise TypeError(
-            f"mask key must be a bytes-like object, not {type(key).__name__}"
-        ) from None
+        raise TypeError(f"mask key must be a bytes-like object, not {type(key).__name__}") from None
     if view.nbytes != 4:
         raise ValueError(f"mask key must be 4 bytes, got {view.nbytes}")
     return view.tobytes()
