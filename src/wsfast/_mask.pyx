@@ -1,4 +1,4 @@
-# cython: language_level=3
+# cython: language_level=3, binding=False
 """XOR masking of WebSocket payloads (RFC 6455 §5.3), compiled.
 
 The twin of ``_mask_py.py``; ``_mask.pyi`` documents the shared interface. The work is done by the
@@ -19,6 +19,7 @@ from cpython.bytes cimport (
     PyBytes_FromStringAndSize,
     PyBytes_GET_SIZE,
 )
+from cpython.bytearray cimport PyByteArray_AS_STRING, PyByteArray_CheckExact, PyByteArray_GET_SIZE
 from libc.stdint cimport uint8_t
 from libc.string cimport memcpy
 
@@ -31,12 +32,26 @@ cdef extern from "cpu.h":
 cdef extern from "mask.h":
     void wsf_mask(uint8_t *dst, const uint8_t *src, size_t length, const uint8_t *key,
                   size_t phase) nogil
+    void wsf_mask_short(uint8_t *dst, const uint8_t *src, size_t length, const uint8_t *key,
+                        size_t phase) nogil
     int wsf_mask_select(int level)
     int wsf_mask_level()
 
 # Below this size the kernel finishes faster than a GIL release and re-acquire would.
 cdef enum:
     NOGIL_THRESHOLD = 65536
+
+cdef extern from *:
+    """
+    /* With the GIL, a bytearray cannot change under us while we mask it without a buffer export.
+     * Free-threaded builds have no such guarantee, so they always take the export. */
+    #ifdef Py_GIL_DISABLED
+    #define WSF_BYTEARRAY_FAST_PATH 0
+    #else
+    #define WSF_BYTEARRAY_FAST_PATH 1
+    #endif
+    """
+    bint WSF_BYTEARRAY_FAST_PATH
 
 
 cdef int _read_key(object key, uint8_t *out) except -1:
@@ -76,7 +91,9 @@ cdef int _get_buffer(object obj, Py_buffer *view, int flags, str what) except -1
 
 cdef inline void _mask_maybe_nogil(uint8_t *dst, const uint8_t *src, size_t length,
                                    const uint8_t *key, size_t phase) noexcept:
-    if length >= NOGIL_THRESHOLD:
+    if length <= 16:
+        wsf_mask_short(dst, src, length, key, phase)
+    elif length >= NOGIL_THRESHOLD:
         with nogil:
             wsf_mask(dst, src, length, key, phase)
     else:
@@ -109,6 +126,13 @@ cdef bytes _mask_copy(object data, const uint8_t *key, size_t phase, size_t *len
 cdef size_t _mask_inplace(object buffer, const uint8_t *key, size_t phase) except? 0:
     cdef Py_buffer view
     cdef size_t length
+    if WSF_BYTEARRAY_FAST_PATH and PyByteArray_CheckExact(buffer):
+        length = PyByteArray_GET_SIZE(buffer)
+        if length < NOGIL_THRESHOLD:
+            # Small and the GIL held throughout: skip the buffer export.
+            _mask_maybe_nogil(<uint8_t *>PyByteArray_AS_STRING(buffer),
+                              <const uint8_t *>PyByteArray_AS_STRING(buffer), length, key, phase)
+            return length
     # The buffer export pins the memory (a bytearray cannot resize while it is held), so the
     # kernel may run without the GIL.
     _get_buffer(buffer, &view, PyBUF_WRITABLE, "buffer")
@@ -118,7 +142,7 @@ cdef size_t _mask_inplace(object buffer, const uint8_t *key, size_t phase) excep
     return length
 
 
-def mask(data, key):
+def mask(data, key, /):
     """Returns ``data`` XOR-masked with the 4-byte ``key`` (RFC 6455 §5.3), as new bytes."""
     cdef uint8_t k[4]
     cdef size_t length
@@ -126,7 +150,7 @@ def mask(data, key):
     return _mask_copy(data, k, 0, &length)
 
 
-def mask_inplace(buffer, key):
+def mask_inplace(buffer, key, /):
     """XOR-masks the writable ``buffer`` with the 4-byte ``key`` in place; returns None."""
     cdef uint8_t k[4]
     _read_key(key, k)

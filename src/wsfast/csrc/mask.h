@@ -23,6 +23,12 @@ void wsf_mask_neon(uint8_t *dst, const uint8_t *src, size_t len, uint32_t key);
 /* Masks len bytes starting at key phase `phase` (0-3): dst[i] = src[i] ^ key[(phase + i) % 4]. */
 void wsf_mask(uint8_t *dst, const uint8_t *src, size_t len, const uint8_t key[4], size_t phase);
 
+/* The same as wsf_mask, inlined into the caller: for payloads too short for a kernel call to pay. */
+static inline void wsf_mask_short(uint8_t *dst, const uint8_t *src, size_t len, const uint8_t key[4],
+                                  size_t phase) {
+    for (size_t i = 0; i < len; i++) dst[i] = src[i] ^ key[(phase + i) & 3];
+}
+
 /* Selects the widest kernel <= level that the CPU supports; returns the level in use. */
 int wsf_mask_select(int level);
 int wsf_mask_level(void);
