@@ -9,6 +9,7 @@ from __future__ import annotations
 import importlib
 import os
 from collections.abc import Callable
+from types import ModuleType
 
 from .core import Case, Skip, Workload, size_label
 
@@ -20,21 +21,21 @@ def _payload(size: int) -> bytes:
     return os.urandom(size)
 
 
-def _module(name: str):  # type: ignore[no-untyped-def]
+def _module(name: str) -> ModuleType:
     try:
         return importlib.import_module(name)
     except ImportError as exc:
         raise Skip(f"{name} not importable: {exc}") from None
 
 
-def _ours(kind: str) -> Callable[[], object]:
+def _ours(kind: str) -> ModuleType:
     from wsfast import _speedups
 
     if kind == "wsfast":
         if _speedups.NO_EXTENSIONS:
             raise Skip("WSFAST_NO_EXTENSIONS=1")
-        return _module("wsfast._mask")  # type: ignore[no-any-return]
-    return _module("wsfast._mask_py")  # type: ignore[no-any-return]
+        return _module("wsfast._mask")
+    return _module("wsfast._mask_py")
 
 
 def _copy_cases(size: int) -> tuple[Case, ...]:
