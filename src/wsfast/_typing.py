@@ -11,6 +11,6 @@ else:  # Python < 3.12 has no Buffer ABC: name the buffer types the standard lib
     import mmap
     from typing import Union
 
-    Buffer = Union[bytes, bytearray, memoryview, "array.array[int]", mmap.mmap]  # noqa: UP007
+    Buffer = Union[bytes, bytearray, memoryview, "array.array[int]", mmap.mmap]
 
 __all__ = ["Buffer"]
