@@ -1,5 +1,6 @@
 /* Portable UTF-8 validation: eight ASCII bytes at a time, a small state machine otherwise. */
 #include "utf8.h"
+#include "utf8_kernels.h"
 #include "wsf_simd.h"
 
 void wsf_utf8_reset(wsf_utf8_state *s) {
@@ -48,4 +49,18 @@ fail:
     s->offset += i;
     s->need = 0;
     return 0;
+}
+
+int wsf_utf8_resume(wsf_utf8_state *s, const uint8_t *data, size_t len, size_t pos) {
+    /* data[0:pos] is a valid prefix starting at a boundary, so a code point still open at pos has
+     * its lead among the last three bytes; everything before that lead is complete. */
+    size_t from = pos;
+    for (size_t back = 1; back <= 3 && back <= pos; back++) {
+        if (data[pos - back] >= 0xC0) {
+            from = pos - back;
+            break;
+        }
+    }
+    s->offset += from;
+    return wsf_utf8_feed_scalar(s, data + from, len - from);
 }
