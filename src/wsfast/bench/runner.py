@@ -1,0 +1,316 @@
+"""Calibrated timing of benchmark workloads.
+
+Each case is timed in *samples*: a sample calls the case's function ``calls_per_sample`` times in a
+row with the garbage collector disabled and measures the batch with ``time.perf_counter_ns``. The
+number of calls per sample is calibrated so that one sample lasts about ``Settings.sample_ns``; the
+result of a case is the median time per call over its samples and the spread of the samples (their
+interquartile range). Every case of a workload is timed in the same run, so that what is reported
+is the ratio between implementations, which survives a noisy, shared machine far better than
+absolute figures.
+
+Time is bounded: each case gets a budget (``Settings.case_budget_s``) that caps its number of
+samples, and in quick mode a total budget for the whole suite is shared out among the cases still
+to run, so the suite stays short however many workloads the modules define. A workload tagged
+``"slow"`` (one call is a whole loopback exchange, say) is timed in quick mode with one call per
+sample and at most three samples.
+"""
+
+from __future__ import annotations
+
+import gc
+import itertools
+import math
+import statistics
+import sys
+import time
+import traceback
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import TextIO
+
+from .core import Case, Skip, Workload
+
+__all__ = [
+    "FULL",
+    "QUICK",
+    "CaseResult",
+    "Progress",
+    "Runner",
+    "Settings",
+    "WorkloadResult",
+    "interquartile_range",
+]
+
+#: The tag a workload carries when a single call is expensive (a loopback echo of many messages).
+SLOW_TAG = "slow"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """How long to time each case."""
+
+    #: Target duration of one sample, in nanoseconds; the calls per sample are calibrated to it.
+    sample_ns: int
+    #: Samples taken per case, unless one call is so slow that the case budget allows fewer.
+    min_samples: int
+    #: Samples taken at most per case.
+    max_samples: int
+    #: Time one case may take (calibration and samples, not its setup), in seconds.
+    case_budget_s: float
+    #: Time the whole suite may take, shared out among the cases still to run (quick mode).
+    total_budget_s: float | None = None
+    #: The smallest budget a case is given when the total budget runs short.
+    min_case_budget_s: float = 0.03
+    #: Quick mode: slow-tagged workloads are timed with one call per sample, three samples at most.
+    quick: bool = False
+
+    def with_total_budget(self, seconds: float | None) -> Settings:
+        """The same settings with another total budget (``None``: no total budget)."""
+        return Settings(
+            self.sample_ns,
+            self.min_samples,
+            self.max_samples,
+            self.case_budget_s,
+            seconds,
+            self.min_case_budget_s,
+            self.quick,
+        )
+
+
+#: The default run: 20 ms samples, 5 to 25 of them, at most a second per case.
+FULL = Settings(sample_ns=20_000_000, min_samples=5, max_samples=25, case_budget_s=1.0)
+
+#: ``--quick``: 5 ms samples, 3 to 9 of them, and the suite's timing shares 30 s (under a minute
+#: in all on two cores with setups, imports and the report).
+QUICK = Settings(
+    sample_ns=5_000_000,
+    min_samples=3,
+    max_samples=9,
+    case_budget_s=0.25,
+    total_budget_s=30.0,
+    quick=True,
+)
+
+
+def interquartile_range(values: Sequence[float]) -> float:
+    """Q3 - Q1 of ``values`` (0.0 for fewer than two values)."""
+    if len(values) < 2:
+        return 0.0
+    q1, _, q3 = statistics.quantiles(values, n=4, method="inclusive")
+    return q3 - q1
+
+
+@dataclass
+class CaseResult:
+    """The outcome of one case: timed ("ok"), "skipped" (with the reason) or "error"."""
+
+    name: str
+    kind: str
+    status: str
+    reason: str = ""
+    #: Time per call of each sample, in nanoseconds.
+    samples_ns: list[float] = field(default_factory=list)
+    calls_per_sample: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "ok" and bool(self.samples_ns)
+
+    @property
+    def median_ns(self) -> float:
+        """Median time per call over the samples."""
+        return statistics.median(self.samples_ns)
+
+    @property
+    def iqr_ns(self) -> float:
+        """Interquartile range of the samples' times per call."""
+        return interquartile_range(self.samples_ns)
+
+
+@dataclass
+class WorkloadResult:
+    """A workload and the results of its cases, in the workload's order."""
+
+    workload: Workload
+    cases: list[CaseResult]
+
+
+class Progress:
+    """A counter on stderr: one line rewritten in place on a terminal, plain lines otherwise."""
+
+    def __init__(self, total: int, stream: TextIO | None = None, enabled: bool = True) -> None:
+        self.total = total
+        self.stream = stream if stream is not None else sys.stderr
+        self.enabled = enabled
+        self.count = 0
+        isatty = getattr(self.stream, "isatty", None)
+        self.tty = bool(isatty and isatty())
+
+    def step(self, label: str) -> None:
+        """Announces the next case."""
+        self.count += 1
+        if not self.enabled:
+            return
+        text = f"[{self.count}/{self.total}] {label}"
+        if self.tty:
+            self.stream.write(f"\r\x1b[K{text}")
+        else:
+            self.stream.write(text + "\n")
+        self.stream.flush()
+
+    def note(self, text: str) -> None:
+        """A message that stays (a case's error), on its own line."""
+        if self.tty and self.enabled:
+            self.stream.write("\r\x1b[K")
+        self.stream.write(text + "\n")
+        self.stream.flush()
+
+    def finish(self) -> None:
+        """Clears the counter line on a terminal."""
+        if self.tty and self.enabled:
+            self.stream.write("\r\x1b[K")
+            self.stream.flush()
+
+
+Clock = Callable[[], int]
+
+
+class Runner:
+    """Times workloads under some :class:`Settings`.
+
+    ``clock`` returns nanoseconds (``time.perf_counter_ns``; tests give a fake one).
+    """
+
+    def __init__(self, settings: Settings, clock: Clock = time.perf_counter_ns) -> None:
+        self.settings = settings
+        self.clock = clock
+
+    # -- one batch of calls ---------------------------------------------------------------------
+
+    def time_calls(self, fn: Callable[[], object], number: int) -> int:
+        """Nanoseconds taken by ``number`` calls of ``fn`` in a row, the GC disabled."""
+        calls = itertools.repeat(None, number)
+        clock = self.clock
+        gc_was_enabled = gc.isenabled()
+        gc.disable()
+        try:
+            start = clock()
+            for _ in calls:
+                fn()
+            stop = clock()
+        finally:
+            if gc_was_enabled:
+                gc.enable()
+        return max(stop - start, 1)
+
+    def calibrate(self, fn: Callable[[], object], first_call_ns: int) -> int:
+        """The number of calls that makes a sample last about ``settings.sample_ns``."""
+        target = self.settings.sample_ns
+        if first_call_ns >= target:
+            return 1
+        # The warm-up call paid for cold caches and lazy set-up: start again from a warm call.
+        number = 1
+        elapsed = self.time_calls(fn, number)
+        # Grow the batch until it lasts a fifth of a sample: long enough for the timer's resolution
+        # and the loop's start-up to be negligible, short enough to keep calibration cheap.
+        while elapsed < target // 5:
+            if elapsed * 100 < target:
+                number = max(number * 10, 1)
+            else:
+                number = max(number + 1, math.ceil(number * (target / 4) / elapsed))
+            elapsed = self.time_calls(fn, number)
+        return max(1, round(number * target / elapsed))
+
+    # -- one case ---------------------------------------------------------------------------------
+
+    def run_case(self, workload: Workload, case: Case, budget_s: float) -> CaseResult:
+        """Sets up and times one case within ``budget_s`` seconds (setup excluded)."""
+        try:
+            fn = case.setup()
+        except (Skip, ImportError) as exc:
+            return CaseResult(case.name, case.kind, "skipped", str(exc) or type(exc).__name__)
+        except Exception as exc:
+            return CaseResult(case.name, case.kind, "error", _describe(exc))
+        try:
+            return self._measure(workload, case, fn, budget_s)
+        except Exception as exc:
+            return CaseResult(case.name, case.kind, "error", _describe(exc))
+        finally:
+            close = getattr(fn, "close", None)
+            if callable(close):
+                try:
+                    close()
+                except Exception as exc:  # the timing stands; the leak is worth a word
+                    print(f"wsfast bench: closing {case.name}: {exc}", file=sys.stderr)
+
+    def _measure(
+        self, workload: Workload, case: Case, fn: Callable[[], object], budget_s: float
+    ) -> CaseResult:
+        settings = self.settings
+        budget_ns = int(budget_s * 1e9)
+        gc.collect()
+        started = self.clock()
+        first = self.time_calls(fn, 1)  # warm-up: caches, lazy imports, first allocations
+        slow = settings.quick and SLOW_TAG in workload.tags
+        result = CaseResult(case.name, case.kind, "ok")
+        if first >= budget_ns:
+            # One call exceeds the whole budget: the warm-up call is the only sample we can afford.
+            result.samples_ns.append(float(first))
+            result.calls_per_sample = 1
+            return result
+        number = 1 if slow else self.calibrate(fn, first)
+        max_samples = min(3, settings.max_samples) if slow else settings.max_samples
+        min_samples = min(settings.min_samples, max_samples)
+        result.calls_per_sample = number
+        while len(result.samples_ns) < max_samples:
+            elapsed = self.time_calls(fn, number)
+            result.samples_ns.append(elapsed / number)
+            spent = self.clock() - started
+            # Stop when the next sample would overrun the budget, once the minimum is reached, or
+            # when even the minimum would overrun it twice over (a case much slower than planned).
+            over = spent + elapsed > budget_ns
+            if over and (len(result.samples_ns) >= min_samples or spent + elapsed > 2 * budget_ns):
+                break
+        return result
+
+    # -- the suite -------------------------------------------------------------------------------
+
+    def run(
+        self, workloads: Iterable[Workload], progress: Progress | None = None
+    ) -> list[WorkloadResult]:
+        """Times every case of every workload, in order."""
+        workloads = list(workloads)
+        total_cases = sum(len(w.cases) for w in workloads)
+        if progress is None:
+            progress = Progress(total_cases, enabled=False)
+        settings = self.settings
+        started = self.clock()
+        done = 0
+        results: list[WorkloadResult] = []
+        for workload in workloads:
+            case_results: list[CaseResult] = []
+            for case in workload.cases:
+                progress.step(f"{workload.name} {case.name}")
+                budget = settings.case_budget_s
+                if settings.total_budget_s is not None:
+                    remaining_s = settings.total_budget_s - (self.clock() - started) / 1e9
+                    share = remaining_s / max(total_cases - done, 1)
+                    budget = min(budget, max(share, settings.min_case_budget_s))
+                outcome = self.run_case(workload, case, budget)
+                if outcome.status == "error":
+                    progress.note(f"error: {workload.name} {case.name}: {outcome.reason}")
+                case_results.append(outcome)
+                done += 1
+            results.append(WorkloadResult(workload, case_results))
+        progress.finish()
+        return results
+
+
+def _describe(exc: BaseException) -> str:
+    """``TypeError: message (at file.py:12)``: enough to find a broken adapter."""
+    text = f"{type(exc).__name__}: {exc}"
+    frames = traceback.extract_tb(exc.__traceback__)
+    if frames:
+        last = frames[-1]
+        text += f" (at {last.filename.rsplit('/', 1)[-1]}:{last.lineno})"
+    return text
