@@ -169,8 +169,8 @@ class PerMessageDeflate:
     client to do so), ``server_max_window_bits`` (the server compresses with at most 2**N; 9 to
     15, since zlib cannot compress with 8), ``client_max_window_bits`` (asks the client for at
     most 2**N, sent only when the client offered the parameter). Whatever the client asks for
-    within the RFC is granted; an offer that cannot be honoured (``server_max_window_bits=8``) or is malformed is
-    declined, and the next offer is tried.
+    within the RFC is granted; an offer that cannot be honoured (``server_max_window_bits=8``)
+    or is malformed is declined, and the next offer is tried.
 
     ``compress_threshold``: messages shorter than this many bytes are sent uncompressed (RSV1
     clear), which saves CPU where compression cannot pay. ``compression_level`` and ``mem_level``
