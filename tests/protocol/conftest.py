@@ -2,8 +2,8 @@
 
 ``frames_impl`` runs a test against both twins of the frame hot path: the module-level names that
 ``wsfast.connection`` took from ``wsfast.frames`` are swapped for the chosen twin's for the duration
-of the test. ``pair(...)`` (see ``protocol_helpers.open_pair``) makes a client and a server connection that completed the opening
-handshake in memory; ``transfer(a, b)`` moves what ``a`` has to send into ``b``.
+of the test. ``pair(...)`` (``protocol_helpers.open_pair``) makes a client and a server connection
+that completed the opening handshake in memory.
 """
 
 from __future__ import annotations
@@ -11,11 +11,10 @@ from __future__ import annotations
 import importlib
 from collections.abc import Callable, Iterator
 from types import ModuleType
-from typing import Any
 
 import pytest
-
 from protocol_helpers import open_pair
+
 from wsfast import _speedups
 from wsfast import connection as connection_module
 from wsfast.connection import ClientConnection, ServerConnection

@@ -1,4 +1,4 @@
-"""Sec-WebSocket-Extensions (RFC 6455 §9.1) and permessage-deflate negotiation and codec (RFC 7692)."""
+"""Sec-WebSocket-Extensions (RFC 6455 §9.1); permessage-deflate negotiation and codec (RFC 7692)."""
 
 from __future__ import annotations
 

@@ -105,7 +105,7 @@ def test_server_request_event_and_accept() -> None:
 
 def test_server_tokens_are_case_insensitive_in_lists() -> None:
     data = request_bytes({"Upgrade": "foo, WebSocket", "Connection": "keep-alive, UPGRADE"})
-    server, events, _ = serve(data)
+    _server, events, _ = serve(data)
     assert isinstance(events[0], Request)
 
 
@@ -177,7 +177,7 @@ def test_server_frames_pipelined_after_the_request() -> None:
     client = ClientConnection("ws://h/", compression=None)
     # A client may send frames right behind its request, before the 101 arrives.
     frame = build_frame(1, b"early", mask=True)
-    server, events, _ = serve(wire(client) + frame[:3])
+    server, _events, _ = serve(wire(client) + frame[:3])
     server.receive_data(frame[3:])
     server.accept()
     assert [e.data for e in server.events()] == ["early"]  # type: ignore[attr-defined]
@@ -238,14 +238,14 @@ def test_server_rejects_bad_requests(data: bytes, status: int, words: str) -> No
 
 
 def test_server_rejects_oversized_head() -> None:
-    server, events, out = serve(request_bytes(extra=[("X-Big", "a" * 2000)]), max_head_size=1024)
+    _server, events, out = serve(request_bytes(extra=[("X-Big", "a" * 2000)]), max_head_size=1024)
     assert isinstance(events[0], HandshakeFailed) and events[0].status == 431
     assert _status(out) == 431
 
 
 def test_server_rejects_too_many_headers() -> None:
     extra = [(f"X-{i}", "v") for i in range(20)]
-    server, events, out = serve(request_bytes(extra=extra), max_headers=10)
+    _server, events, _out = serve(request_bytes(extra=extra), max_headers=10)
     assert isinstance(events[0], HandshakeFailed) and events[0].status == 431
 
 
@@ -275,7 +275,7 @@ def test_server_eof_during_handshake() -> None:
 )
 def test_origin_policy(policy: object, origin: str | None, allowed: bool) -> None:
     assert check_origin(origin, policy) is allowed  # type: ignore[arg-type]
-    server, events, out = serve(request_bytes({"Origin": origin}), origins=policy)
+    _server, events, out = serve(request_bytes({"Origin": origin}), origins=policy)
     if allowed:
         assert isinstance(events[0], Request)
     else:
@@ -354,7 +354,7 @@ def test_client_request() -> None:
     )
     assert client.state is State.CONNECTING
     out = wire(client)
-    server, events, _ = serve(out)
+    _server, events, _ = serve(out)
     [request] = events
     assert isinstance(request, Request)
     assert request.target == "/chat?x=1"
@@ -477,7 +477,7 @@ def test_client_eof_before_response() -> None:
 
 
 def test_client_garbage_response() -> None:
-    client, events = respond(status_line="SSH-2.0-OpenSSH")
+    _client, events = respond(status_line="SSH-2.0-OpenSSH")
     assert isinstance(events[0], HandshakeFailed)
 
 
