@@ -1,0 +1,224 @@
+"""Makes other WebSocket libraries use wsfast's hot paths, when (and only when) asked.
+
+websocket-client and autobahn mask frames and validate UTF-8 with their own code, or with wsaccel
+when it is installed (websocket-client) or with their own accelerator (autobahn). ``wsfast.compat
+.wsaccel`` provides wsaccel's classes on wsfast's kernels; :func:`accelerate` installs them.
+Importing wsfast, or this module, changes nothing.
+
+What each name patches (every change is recorded, so :func:`restore` can undo it):
+
+``"wsaccel"``
+    Registers ``wsfast.compat.wsaccel`` (and its ``xormask`` and ``utf8validator``) in
+    ``sys.modules`` as ``wsaccel``, ``wsaccel.xormask`` and ``wsaccel.utf8validator``, replacing a
+    real wsaccel if one was imported. Libraries imported *afterwards* that try ``import wsaccel``
+    get wsfast (websocket-client, ws4py, old autobahn ...). Modules imported before keep what
+    they already bound: use the library's own name for those.
+
+``"websocket-client"`` (also ``"websocket_client"``, ``"websocket"``)
+    Imports ``websocket`` and sets ``websocket._abnf._mask`` (the function ``ABNF.mask`` calls to
+    mask and unmask every frame), ``websocket._abnf.XorMaskerSimple``,
+    ``websocket._utils._validate_utf8`` (called by ``validate_utf8`` for text frames and close
+    reasons) and ``websocket._utils.Utf8Validator`` to wsfast's. The results are those of
+    websocket-client with wsaccel installed, including its ``validate_utf8``'s "valid so far"
+    rule (a text message cut inside a code point passes, as it does with wsaccel).
+
+``"autobahn"``
+    Imports ``autobahn.websocket.protocol`` and sets ``Utf8Validator``, ``XorMaskerNull`` and
+    ``create_xor_masker`` in ``autobahn.websocket.protocol`` (the only user), and the same names
+    plus ``XorMaskerSimple`` and ``XorMaskerShifted1`` in ``autobahn.websocket.xormasker`` and
+    ``autobahn.websocket.utf8validator``, whichever of autobahn's implementations (NVX or pure
+    Python) they had chosen.
+
+Calling :func:`accelerate` again for a library already accelerated changes nothing.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+import threading
+from collections.abc import Callable
+from types import ModuleType
+
+__all__ = ["LIBRARIES", "accelerate", "accelerated", "restore"]
+
+#: The names :func:`accelerate` understands (aliases map onto these).
+LIBRARIES = ("wsaccel", "websocket-client", "autobahn")
+
+_ALIASES = {
+    "wsaccel": "wsaccel",
+    "websocket-client": "websocket-client",
+    "websocket_client": "websocket-client",
+    "websocket": "websocket-client",
+    "autobahn": "autobahn",
+}
+
+_MISSING = object()
+_lock = threading.RLock()
+# library -> the changes made for it, in order: (namespace, name, value before).
+_applied: dict[str, list[tuple[dict[str, object], str, object]]] = {}
+
+
+def _canonical(library: str) -> str:
+    try:
+        return _ALIASES[library.strip().lower()]
+    except (KeyError, AttributeError):
+        raise ValueError(
+            f"unknown library {library!r}; wsfast can accelerate: {', '.join(LIBRARIES)}"
+        ) from None
+
+
+def _import(name: str, library: str) -> ModuleType:
+    try:
+        return importlib.import_module(name)
+    except ImportError as exc:
+        raise ImportError(f"cannot accelerate {library}: {name} does not import ({exc})") from exc
+
+
+def _set(
+    changes: list[tuple[dict[str, object], str, object]],
+    namespace: dict[str, object],
+    name: str,
+    value: object,
+) -> None:
+    changes.append((namespace, name, namespace.get(name, _MISSING)))
+    namespace[name] = value
+
+
+def _patch_wsaccel(changes: list[tuple[dict[str, object], str, object]]) -> list[str]:
+    from .compat import wsaccel
+
+    modules: dict[str, object] = sys.modules  # type: ignore[assignment]
+    _set(changes, modules, "wsaccel", wsaccel)
+    _set(changes, modules, "wsaccel.xormask", wsaccel.xormask)
+    _set(changes, modules, "wsaccel.utf8validator", wsaccel.utf8validator)
+    return ["sys.modules['wsaccel']", "sys.modules['wsaccel.xormask']",
+            "sys.modules['wsaccel.utf8validator']"]  # fmt: skip
+
+
+def _websocket_client_mask() -> Callable[[object, object], bytes]:
+    from .compat.wsaccel.xormask import XorMaskerSimple
+
+    def _mask(mask_value: object, data_value: object) -> bytes:
+        # websocket-client's own wsaccel branch, verbatim in effect: one masker per frame.
+        result: bytes = XorMaskerSimple(mask_value).process(data_value)
+        return result
+
+    return _mask
+
+
+def _patch_websocket_client(changes: list[tuple[dict[str, object], str, object]]) -> list[str]:
+    from .compat.wsaccel import utf8validator, xormask
+
+    abnf = _import("websocket._abnf", "websocket-client")
+    utils = _import("websocket._utils", "websocket-client")
+    _set(changes, vars(abnf), "_mask", _websocket_client_mask())
+    _set(changes, vars(abnf), "XorMaskerSimple", xormask.XorMaskerSimple)
+    # validate_utf8(b) == Utf8Validator().validate(b)[0] in websocket-client's wsaccel branch.
+    _set(changes, vars(utils), "_validate_utf8", utf8validator._impl._valid_prefix)
+    _set(changes, vars(utils), "Utf8Validator", utf8validator.Utf8Validator)
+    return ["websocket._abnf._mask", "websocket._abnf.XorMaskerSimple",
+            "websocket._utils._validate_utf8", "websocket._utils.Utf8Validator"]  # fmt: skip
+
+
+def _patch_autobahn(changes: list[tuple[dict[str, object], str, object]]) -> list[str]:
+    from .compat.wsaccel import utf8validator, xormask
+
+    simple = xormask.XorMaskerSimple
+
+    def create_xor_masker(mask: object, length: int | None = None) -> object:
+        """autobahn's factory, on wsfast: one masker whatever the payload length."""
+        return simple(mask)
+
+    replacements = {
+        "autobahn.websocket.xormasker": {
+            "XorMaskerNull": xormask.XorMaskerNull,
+            "XorMaskerSimple": simple,
+            "XorMaskerShifted1": simple,
+            "create_xor_masker": create_xor_masker,
+        },
+        "autobahn.websocket.utf8validator": {"Utf8Validator": utf8validator.Utf8Validator},
+        "autobahn.websocket.protocol": {
+            "Utf8Validator": utf8validator.Utf8Validator,
+            "XorMaskerNull": xormask.XorMaskerNull,
+            "create_xor_masker": create_xor_masker,
+        },
+    }
+    patched = []
+    modules = [(_import(name, "autobahn"), names) for name, names in replacements.items()]
+    for module, names in modules:
+        for name, value in names.items():
+            _set(changes, vars(module), name, value)
+            patched.append(f"{module.__name__}.{name}")
+    return patched
+
+
+_PATCHERS = {
+    "wsaccel": _patch_wsaccel,
+    "websocket-client": _patch_websocket_client,
+    "autobahn": _patch_autobahn,
+}
+
+
+def accelerate(*libraries: str) -> list[str]:
+    """Makes each named library use wsfast's masking and UTF-8 validation.
+
+    ``libraries``: ``"websocket-client"``, ``"autobahn"``, ``"wsaccel"`` (see the module docstring
+    for exactly what each one changes). Returns the dotted names now pointing at wsfast, for these
+    libraries. Idempotent; undo with :func:`restore`. Raises ValueError for an unknown name and
+    ImportError if the library is not installed (nothing is changed for that library then).
+    """
+    if not libraries:
+        raise TypeError(
+            "accelerate() needs the name of at least one library: " + ", ".join(LIBRARIES)
+        )
+    names = [_canonical(library) for library in libraries]
+    patched: list[str] = []
+    with _lock:
+        for name in dict.fromkeys(names):
+            if name in _applied:
+                patched.extend(_describe(name))
+                continue
+            changes: list[tuple[dict[str, object], str, object]] = []
+            try:
+                patched.extend(_PATCHERS[name](changes))
+            except BaseException:
+                _undo(changes)
+                raise
+            _applied[name] = changes
+    return patched
+
+
+def _describe(library: str) -> list[str]:
+    described = []
+    for namespace, name, _ in _applied[library]:
+        if namespace is sys.modules:
+            described.append(f"sys.modules[{name!r}]")
+        else:
+            described.append(f"{namespace.get('__name__', '?')}.{name}")
+    return described
+
+
+def _undo(changes: list[tuple[dict[str, object], str, object]]) -> None:
+    for namespace, name, before in reversed(changes):
+        if before is _MISSING:
+            namespace.pop(name, None)
+        else:
+            namespace[name] = before
+
+
+def restore(*libraries: str) -> None:
+    """Undoes :func:`accelerate` for the named libraries (all of them when none is named),
+    putting back the values found when they were accelerated."""
+    with _lock:
+        names = [_canonical(library) for library in libraries] if libraries else list(_applied)
+        for name in dict.fromkeys(names):
+            changes = _applied.pop(name, None)
+            if changes is not None:
+                _undo(changes)
+
+
+def accelerated() -> tuple[str, ...]:
+    """The libraries currently accelerated, by their canonical names."""
+    with _lock:
+        return tuple(_applied)
