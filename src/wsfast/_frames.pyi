@@ -125,7 +125,7 @@ class FrameParser:
         """
     @property
     def buffered(self) -> int:
-        """Bytes of the incomplete frame held so far (header and payload)."""
+        """Bytes of the incomplete frame held so far (header and payload); 0 once failed."""
     @property
     def failed(self) -> bool:
         """True once a violation was found."""

@@ -344,6 +344,15 @@ class FrameParser:
             return self._frame_header_size + self._frame_got
         return len(self._pending)
 
+    def _fail(self, exc: ProtocolError) -> None:
+        # A failed parser holds nothing: what it buffered is dropped.
+        self._error = (exc.code, exc.reason)
+        self._pending.clear()
+        self._in_payload = False
+        self._frame_parts = []
+        self._masker = None
+        self._utf8 = None
+
     def _raise_failed(self) -> None:
         assert self._error is not None
         code, reason = self._error
@@ -359,7 +368,7 @@ class FrameParser:
         try:
             self._parse(data, frames)
         except ProtocolError as exc:
-            self._error = (exc.code, exc.reason)
+            self._fail(exc)
             exc.frames = frames  # type: ignore[attr-defined]
             raise
         return frames
@@ -372,7 +381,7 @@ class FrameParser:
         try:
             self._parse(data, frames)
         except ProtocolError as exc:
-            self._error = (exc.code, exc.reason)
+            self._fail(exc)
             exc.frames = []  # type: ignore[attr-defined]
             raise
         headers: list[int] = []
