@@ -9,6 +9,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 /* A kernel masks `len` bytes from src into dst with `key`, the 4 key octets in memory order already
  * rotated to the phase of src[0]. dst may be src (in place); otherwise the two must not overlap. */
@@ -19,6 +20,17 @@ void wsf_mask_sse2(uint8_t *dst, const uint8_t *src, size_t len, uint32_t key);
 void wsf_mask_avx2(uint8_t *dst, const uint8_t *src, size_t len, uint32_t key);
 void wsf_mask_avx512(uint8_t *dst, const uint8_t *src, size_t len, uint32_t key);
 void wsf_mask_neon(uint8_t *dst, const uint8_t *src, size_t len, uint32_t key);
+
+/* The key (4 octets in memory order) for the byte `consumed` bytes further on: its octets rotated
+ * left by consumed % 4 positions in memory. */
+static inline uint32_t wsf_rotate_key(uint32_t key, size_t consumed) {
+    uint8_t k[4], r[4];
+    size_t shift = consumed & 3;
+    memcpy(k, &key, 4);
+    for (size_t j = 0; j < 4; j++) r[j] = k[(j + shift) & 3];
+    memcpy(&key, r, 4);
+    return key;
+}
 
 /* Masks len bytes starting at key phase `phase` (0-3): dst[i] = src[i] ^ key[(phase + i) % 4]. */
 void wsf_mask(uint8_t *dst, const uint8_t *src, size_t len, const uint8_t key[4], size_t phase);

@@ -28,14 +28,9 @@ int wsf_mask_select(int level) {
 int wsf_mask_level(void) { return wsf_mask_active_level; }
 
 void wsf_mask(uint8_t *dst, const uint8_t *src, size_t len, const uint8_t key[4], size_t phase) {
-    uint8_t rotated[4];
     uint32_t k;
-    phase &= 3;
-    rotated[0] = key[phase];
-    rotated[1] = key[(phase + 1) & 3];
-    rotated[2] = key[(phase + 2) & 3];
-    rotated[3] = key[(phase + 3) & 3];
-    memcpy(&k, rotated, 4);
+    memcpy(&k, key, 4);
+    k = wsf_rotate_key(k, phase);
     if (len < 16) {
         /* Small frames: skip the indirect call and the vector setup. */
         wsf_mask_scalar(dst, src, len, k);
