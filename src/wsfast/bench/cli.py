@@ -161,7 +161,7 @@ def main(args: argparse.Namespace) -> int:
             results,
             settings,
             duration_s=time.perf_counter() - started,
-            argv=sys.argv,
+            argv=_command_line(),
             only=patterns,
         )
     old = None
@@ -192,6 +192,17 @@ def main(args: argparse.Namespace) -> int:
         print(f"wsfast bench: {errors} case(s) failed (see ERROR above)", file=sys.stderr)
         return 1
     return 0
+
+
+def _command_line() -> list[str]:
+    """``["python -m wsfast", "bench", "--quick"]`` rather than the path of ``__main__.py``."""
+    argv = list(sys.argv)
+    if argv and argv[0].endswith("__main__.py"):
+        package = (
+            "wsfast.bench" if argv[0].replace("\\", "/").endswith("bench/__main__.py") else "wsfast"
+        )
+        argv[0] = f"python -m {package}"
+    return argv
 
 
 def _stub_workloads(doc: report.Document) -> list[Workload]:

@@ -396,14 +396,14 @@ def _columns(workloads: Sequence[dict[str, Any]]) -> list[tuple[str, str]]:
 def header_lines(doc: Document) -> list[str]:
     """Who, what and where: the lines above the tables."""
     machine, versions = doc["machine"], doc["versions"]
-    simd = ", ".join(f"{name}: {level}" for name, level in machine["simd"].items()) or "-"
+    simd = ", ".join(f"{name} {level}" for name, level in machine["simd"].items()) or "-"
     mode = "quick" if doc["settings"].get("quick") else "full"
     created = doc["created"].replace("T", " ").replace("Z", " UTC")
     installed = [f"{p} {versions[p]}" for p in PEERS if versions.get(p)]
     missing = [p for p in PEERS if not versions.get(p)]
     lines = [
         f"wsfast bench ({mode}), {created}, {doc.get('duration_s', 0):.0f} s",
-        f"wsfast {versions.get('wsfast')} {machine['wsfast_implementation']} (SIMD {simd})"
+        f"wsfast {versions.get('wsfast')} {machine['wsfast_implementation']} (kernels: {simd})"
         f" · {machine.get('python_implementation', 'Python')} {machine['python']}"
         f" · {machine['cpu']} · {machine.get('cpu_count')} CPUs · {machine.get('system', '')}"
         f" {machine.get('machine', '')}".rstrip(),
@@ -626,7 +626,9 @@ def plot(doc: Document, path: str) -> None:
                 )
             else:
                 color = _COLORS.get(kind, "#999999")
-            axis.bar(xs, heights, width, label=name, color=color)
+            bars = axis.bar(xs, heights, width, label=name, color=color)
+            if kind == "wsfast" and any_peer:  # the headline figure, written on wsfast's bars
+                axis.bar_label(bars, labels=[f"{h:.2g}x" for h in heights], fontsize=6, padding=1)
         axis.axhline(1.0, color="black", linewidth=0.8)
         axis.set_yscale("log")
         axis.set_xticks(range(len(workloads)))
