@@ -9,6 +9,8 @@ Python under ``WSFAST_NO_EXTENSIONS=1``. These classes only translate arguments 
 
 from __future__ import annotations
 
+import operator
+
 from . import masking, utf8
 from ._typing import Buffer
 
@@ -211,7 +213,7 @@ class Utf8Validator:
 
     @state.setter
     def state(self, value: int) -> None:
-        value = int(value)
+        value = operator.index(value)
         if not 0 <= value <= 8:
             raise ValueError(f"Utf8Validator state must be 0-8, got {value}")
         self._validator.reset()
@@ -221,7 +223,7 @@ class Utf8Validator:
 
     def decode(self, b: int) -> int:
         """Feeds one octet; returns the new ``state`` and updates ``codepoint`` as wsaccel does."""
-        b = int(b)
+        b = operator.index(b)
         if not 0 <= b <= 255:
             raise ValueError(f"decode() takes an octet 0-255, got {b}")
         state = self.state
