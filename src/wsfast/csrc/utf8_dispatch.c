@@ -49,7 +49,8 @@ static int wsf_utf8_level_from_environment(void) {
     for (int level = WSF_SIMD_SCALAR; level <= WSF_SIMD_AVX512; level++) {
         if (strcmp(name, wsf_simd_level_name(level)) == 0) return level;
     }
-    if (strcmp(name, "neon") == 0 || strcmp(name, "sse2") == 0) return WSF_SIMD_SSE2;
+    if (strcmp(name, "neon") == 0 || strcmp(name, "sse2") == 0 || strcmp(name, "sse4") == 0)
+        return WSF_SIMD_SSE2;
     return WSF_SIMD_AVX512;
 }
 

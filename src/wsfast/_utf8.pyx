@@ -1,0 +1,271 @@
+# cython: language_level=3
+"""UTF-8 validation of text messages (RFC 6455 §5.6, §8.1; RFC 3629), compiled.
+
+The twin of ``_utf8_py.py``; ``_utf8.pyi`` documents the shared interface. The work is done by the
+C kernels in ``csrc/utf8_*.c`` (scalar, SSE4, AVX2, AVX-512, NEON), chosen at import from the
+CPU's features, capped by the ``WSFAST_SIMD`` environment variable.
+"""
+
+from cpython.buffer cimport PyBUF_SIMPLE, PyBuffer_Release, PyObject_CheckBuffer, PyObject_GetBuffer
+from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_CheckExact, PyBytes_FromStringAndSize, PyBytes_GET_SIZE
+from cpython.unicode cimport PyUnicode_DecodeUTF8
+from libc.stdint cimport uint8_t, uint64_t
+from libc.string cimport memcpy
+
+import os
+
+from wsfast._utf8_py import InvalidUTF8
+
+cdef extern from "Python.h":
+    object PyUnicode_New(Py_ssize_t size, Py_UCS4 maxchar)
+    void *PyUnicode_DATA(object o)
+
+cdef extern from "cpu.h":
+    const char *wsf_simd_level_name(int level)
+    int wsf_cpu_max_level()
+
+cdef extern from "utf8.h":
+    ctypedef struct wsf_utf8_state:
+        uint64_t offset
+        uint64_t error_offset
+        uint8_t need
+        uint8_t lo
+        uint8_t hi
+        uint8_t failed
+    void wsf_utf8_reset(wsf_utf8_state *s) nogil
+    int wsf_utf8_feed(wsf_utf8_state *s, const uint8_t *data, size_t len) nogil
+    int wsf_utf8_at_boundary(const wsf_utf8_state *s) nogil
+    int wsf_utf8_is_ascii(const uint8_t *data, size_t len) nogil
+    int wsf_utf8_select(int level)
+    int wsf_utf8_level()
+
+__all__ = [
+    "InvalidUTF8",
+    "Utf8Validator",
+    "available_simd_levels",
+    "decode_utf8",
+    "invalid_utf8_offset",
+    "set_simd_level",
+    "simd_level",
+    "utf8_bytes",
+    "validate_utf8",
+]
+
+# Above this size the kernel runs long enough (tens of microseconds) for a GIL release to pay.
+cdef enum:
+    NOGIL_THRESHOLD = 262144
+
+
+cdef int _get_buffer(object obj, Py_buffer *view) except -1:
+    """PyObject_GetBuffer with the errors both twins raise: TypeError for a non-buffer or a
+    non-contiguous buffer."""
+    if not PyObject_CheckBuffer(obj):
+        raise TypeError(f"data must be a bytes-like object, not {type(obj).__name__}")
+    try:
+        PyObject_GetBuffer(obj, view, PyBUF_SIMPLE)
+    except BufferError:
+        raise TypeError("data must be a contiguous buffer") from None
+    return 0
+
+
+cdef inline int _feed(wsf_utf8_state *s, const uint8_t *data, size_t length) noexcept:
+    cdef int ok
+    if length >= NOGIL_THRESHOLD:
+        with nogil:
+            ok = wsf_utf8_feed(s, data, length)
+        return ok
+    return wsf_utf8_feed(s, data, length)
+
+
+cdef inline long long _invalid_offset(const uint8_t *data, size_t length) noexcept:
+    """-1 if data is complete, valid UTF-8; else the offset of the first invalid byte, or
+    ``length`` when the data ends inside a code point."""
+    cdef wsf_utf8_state s
+    wsf_utf8_reset(&s)
+    if not _feed(&s, data, length):
+        return <long long>s.error_offset
+    if not wsf_utf8_at_boundary(&s):
+        return <long long>length
+    return -1
+
+
+cdef long long _offset_of(object data) except -2:
+    cdef Py_buffer view
+    cdef long long result
+    if PyBytes_CheckExact(data):
+        return _invalid_offset(<const uint8_t *>PyBytes_AS_STRING(data), PyBytes_GET_SIZE(data))
+    _get_buffer(data, &view)
+    try:
+        result = _invalid_offset(<const uint8_t *>view.buf, view.len)
+    finally:
+        PyBuffer_Release(&view)
+    return result
+
+
+def validate_utf8(data):
+    """True if ``data`` (any contiguous buffer) is complete, strictly valid UTF-8."""
+    return _offset_of(data) < 0
+
+
+def invalid_utf8_offset(data):
+    """None if ``data`` is complete, valid UTF-8; else the offset of the first invalid byte, or
+    ``len(data)`` if the data ends inside a code point."""
+    cdef long long offset = _offset_of(data)
+    return None if offset < 0 else offset
+
+
+def utf8_bytes(data):
+    """Returns ``data`` as bytes after checking it is valid UTF-8 (the object itself when it is
+    already ``bytes``: no copy); raises InvalidUTF8 otherwise."""
+    cdef long long offset = _offset_of(data)
+    if offset >= 0:
+        raise InvalidUTF8(offset)
+    return data if PyBytes_CheckExact(data) else bytes(data)
+
+
+cdef object _decode(const uint8_t *data, Py_ssize_t length):
+    cdef object text
+    cdef long long offset
+    if wsf_utf8_is_ascii(data, length):
+        # ASCII text is a str of one byte per character: allocate it and copy, no decoding.
+        text = PyUnicode_New(length, 127)
+        memcpy(PyUnicode_DATA(text), data, length)
+        return text
+    # CPython's decoder validates as it decodes, so validating first would only add work.
+    try:
+        return PyUnicode_DecodeUTF8(<const char *>data, length, "strict")
+    except UnicodeDecodeError:
+        pass
+    offset = _invalid_offset(data, length)
+    raise InvalidUTF8(offset if offset >= 0 else 0)
+
+
+def decode_utf8(data):
+    """Returns ``data`` (any contiguous buffer) decoded as a str; raises InvalidUTF8 (close code
+    1007, with the offset of the first invalid byte) if it is not complete, valid UTF-8."""
+    cdef Py_buffer view
+    if PyBytes_CheckExact(data):
+        return _decode(<const uint8_t *>PyBytes_AS_STRING(data), PyBytes_GET_SIZE(data))
+    _get_buffer(data, &view)
+    try:
+        return _decode(<const uint8_t *>view.buf, view.len)
+    finally:
+        PyBuffer_Release(&view)
+
+
+cdef class Utf8Validator:
+    """Validates a text message that arrives in chunks, failing at the first byte that can never
+    become valid UTF-8 (RFC 6455 §8.1: fail the connection with 1007 as soon as possible)."""
+
+    cdef wsf_utf8_state _state
+
+    def __init__(self):
+        wsf_utf8_reset(&self._state)
+
+    cdef int _feed_object(self, object data) except -1:
+        cdef Py_buffer view
+        if PyBytes_CheckExact(data):
+            return _feed(&self._state, <const uint8_t *>PyBytes_AS_STRING(data),
+                         PyBytes_GET_SIZE(data))
+        _get_buffer(data, &view)
+        try:
+            return _feed(&self._state, <const uint8_t *>view.buf, view.len)
+        finally:
+            PyBuffer_Release(&view)
+
+    def feed(self, data):
+        """Validates the next chunk; returns True while all input so far is a valid prefix of
+        UTF-8. Once invalid, further chunks are ignored and False is returned."""
+        return self._feed_object(data) == 1
+
+    def check(self, data):
+        """Like :meth:`feed`, but raises InvalidUTF8 instead of returning False."""
+        if not self._feed_object(data):
+            raise InvalidUTF8(self._state.error_offset)
+
+    def finish(self):
+        """Ends the message: True if all input is valid and ends on a code-point boundary. A code
+        point left incomplete makes the input invalid, with ``error_offset`` at its end."""
+        if not self._state.failed and self._state.need:
+            self._state.failed = 1
+            self._state.error_offset = self._state.offset
+            self._state.need = 0
+        return not self._state.failed
+
+    def check_finish(self):
+        """Like :meth:`finish`, but raises InvalidUTF8 instead of returning False."""
+        if not self.finish():
+            raise InvalidUTF8(self._state.error_offset)
+
+    def reset(self):
+        """Starts a new message."""
+        wsf_utf8_reset(&self._state)
+
+    @property
+    def valid(self):
+        """True while all input so far is a valid prefix of UTF-8."""
+        return not self._state.failed
+
+    @property
+    def at_boundary(self):
+        """True if all input so far is valid and ends between code points (a message may end)."""
+        return wsf_utf8_at_boundary(&self._state) == 1
+
+    @property
+    def offset(self):
+        """Bytes accepted so far (after a failure: the offset of the first invalid byte)."""
+        return self._state.offset
+
+    @property
+    def error_offset(self):
+        """The absolute offset of the first invalid byte, or None while the input is valid."""
+        return self._state.error_offset if self._state.failed else None
+
+    def __repr__(self):
+        if self._state.failed:
+            return f"Utf8Validator(offset={self._state.offset}, error_offset={self._state.error_offset})"
+        return f"Utf8Validator(offset={self._state.offset}, at_boundary={self.at_boundary})"
+
+
+# --- SIMD level ------------------------------------------------------------------------------
+
+# Level names on both architectures; a level above what the CPU supports is capped to it.
+_LEVEL_NUMBERS = {"scalar": 0, "sse2": 1, "sse4": 1, "neon": 1, "avx2": 2, "avx512": 3}
+
+
+def available_simd_levels():
+    """The levels this CPU can run, narrowest first (``"scalar"`` is always there)."""
+    return [wsf_simd_level_name(level).decode() for level in range(wsf_cpu_max_level() + 1)]
+
+
+def simd_level():
+    """The name of the kernel level in use: ``"scalar"``, ``"sse2"`` (the SSSE3/SSE4.1 kernel),
+    ``"avx2"``, ``"avx512"`` or ``"neon"``."""
+    return wsf_simd_level_name(wsf_utf8_level()).decode()
+
+
+def set_simd_level(name):
+    """Uses the widest kernel not above ``name`` that this CPU supports; returns its name.
+
+    Unknown names raise ValueError; a level above the CPU's is capped, so any known name is safe.
+    """
+    if name not in _LEVEL_NUMBERS:
+        raise ValueError(
+            f"unknown SIMD level {name!r}; expected one of {', '.join(_LEVEL_NUMBERS)}"
+        )
+    wsf_utf8_select(_LEVEL_NUMBERS[name])
+    return simd_level()
+
+
+def _select_from_environment():
+    requested = os.environ.get("WSFAST_SIMD", "").strip().lower()
+    try:
+        set_simd_level(requested or "avx512")
+    except ValueError as exc:
+        import warnings
+
+        warnings.warn(f"WSFAST_SIMD ignored: {exc}", RuntimeWarning, stacklevel=2)
+        set_simd_level("avx512")
+
+
+_select_from_environment()
