@@ -1,0 +1,204 @@
+"""Sans-IO protocol workloads: an in-memory round trip of messages through a client and a server.
+
+One round trip is what an echo over a real connection costs in protocol work, without I/O: the
+client sends a text message (str in), the server receives it (bytes in, str out), sends it back,
+and the client receives it. Each call runs ``ROUND_TRIPS`` of them, one message at a time.
+
+* ``protocol-roundtrip/16B`` and ``protocol-roundtrip/1KiB``: no compression;
+* ``protocol-roundtrip-deflate/1KiB``: permessage-deflate negotiated with default parameters
+  (context takeover) on both sides.
+
+Cases: ``wsfast`` (compiled frame parser), ``wsfast-python`` (the pure-Python twin of the frame hot
+path under the same protocol layer), websockets' sans-IO ``ClientProtocol``/``ServerProtocol``
+(text encoded and decoded around it, as its asyncio layer does), and wsproto's ``WSConnection``;
+peers are skipped when not installed.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from typing import Any
+
+from .core import Case, Skip, Workload, size_label
+
+ROUND_TRIPS = 100
+SIZES = (16, 1024)
+DEFLATE_SIZES = (1024,)
+
+
+def _module(name: str) -> Any:
+    try:
+        return importlib.import_module(name)
+    except ImportError as exc:
+        raise Skip(f"{name} not importable: {exc}") from None
+
+
+def _message(size: int) -> str:
+    unit = "All work and no play makes Jack a dull boy. "
+    return (unit * (size // len(unit) + 1))[:size]
+
+
+_FRAME_NAMES = {
+    "_FrameParser": "FrameParser",
+    "_build_frame": "build_frame",
+    "_build_frame_parts": "build_frame_parts",
+    "_parse_close": "parse_close",
+    "_build_close_payload": "build_close_payload",
+}
+
+
+def _ours(kind: str, size: int, deflate: bool) -> Callable[[], object]:
+    from wsfast import _speedups
+    from wsfast import connection as connection_module
+
+    if kind == "wsfast":
+        if _speedups.NO_EXTENSIONS:
+            raise Skip("WSFAST_NO_EXTENSIONS=1")
+        frames = _module("wsfast._frames")
+    else:
+        frames = _module("wsfast._frames_py")
+    chosen = {name: getattr(frames, source) for name, source in _FRAME_NAMES.items()}
+    module_globals = vars(connection_module)
+
+    def use_frames() -> dict[str, Any]:
+        saved = {name: module_globals[name] for name in chosen}
+        module_globals.update(chosen)
+        return saved
+
+    saved = use_frames()
+    try:
+        compression = True if deflate else None
+        client = connection_module.ClientConnection("ws://localhost/bench", compression=compression)
+        server = connection_module.ServerConnection(compression=compression)
+        server.receive_data(b"".join(client.data_to_send()))
+        server.events()
+        server.accept()
+        client.receive_data(b"".join(server.data_to_send()))
+        client.events()
+        if deflate and not client.extensions:
+            raise Skip("permessage-deflate was not negotiated")
+    finally:
+        module_globals.update(saved)
+    message = _message(size)
+
+    def run() -> object:
+        saved = use_frames()
+        try:
+            for _ in range(ROUND_TRIPS):
+                client.send_text(message)
+                server.receive_data(b"".join(client.data_to_send()))
+                for event in server.events():
+                    server.send_text(event.data)  # type: ignore[attr-defined]
+                client.receive_data(b"".join(server.data_to_send()))
+                result = client.events()
+        finally:
+            module_globals.update(saved)
+        assert result[0].data == message  # type: ignore[attr-defined]
+        return result
+
+    return run
+
+
+def _websockets(size: int, deflate: bool) -> Callable[[], object]:
+    client_module = _module("websockets.client")
+    server_module = _module("websockets.server")
+    uri_module = _module("websockets.uri")
+    client_extensions: list[Any] = []
+    server_extensions: list[Any] = []
+    if deflate:
+        pmd = _module("websockets.extensions.permessage_deflate")
+        client_extensions = [pmd.ClientPerMessageDeflateFactory(client_max_window_bits=True)]
+        server_extensions = [pmd.ServerPerMessageDeflateFactory()]
+    client = client_module.ClientProtocol(
+        uri_module.parse_uri("ws://localhost/bench"),
+        extensions=client_extensions,
+        max_size=1 << 20,
+    )
+    server = server_module.ServerProtocol(extensions=server_extensions, max_size=1 << 20)
+    client.send_request(client.connect())
+    server.receive_data(b"".join(client.data_to_send()))
+    [request] = server.events_received()
+    server.send_response(server.accept(request))
+    client.receive_data(b"".join(server.data_to_send()))
+    client.events_received()
+    message = _message(size)
+
+    def run() -> object:
+        for _ in range(ROUND_TRIPS):
+            client.send_text(message.encode())
+            server.receive_data(b"".join(client.data_to_send()))
+            for frame in server.events_received():
+                server.send_text(frame.data.decode().encode())
+            client.receive_data(b"".join(server.data_to_send()))
+            text = [frame.data.decode() for frame in client.events_received()]
+        assert text[0] == message
+        return text
+
+    return run
+
+
+def _wsproto(size: int, deflate: bool) -> Callable[[], object]:
+    wsproto = _module("wsproto")
+    events = _module("wsproto.events")
+    extensions: Any = _module("wsproto.extensions")
+    client = wsproto.WSConnection(wsproto.ConnectionType.CLIENT)
+    server = wsproto.WSConnection(wsproto.ConnectionType.SERVER)
+    offered = [extensions.PerMessageDeflate()] if deflate else []
+    server.receive_data(
+        client.send(events.Request(host="localhost", target="/bench", extensions=offered))
+    )
+    next(server.events())
+    accepted = [extensions.PerMessageDeflate()] if deflate else []
+    client.receive_data(server.send(events.AcceptConnection(extensions=accepted)))
+    next(client.events())
+    message = _message(size)
+    text_message = events.TextMessage
+
+    def run() -> object:
+        for _ in range(ROUND_TRIPS):
+            server.receive_data(client.send(text_message(data=message)))
+            for event in server.events():
+                client.receive_data(server.send(text_message(data=event.data)))
+            received = [event.data for event in client.events()]
+        assert received[0] == message
+        return received
+
+    return run
+
+
+def _cases(size: int, deflate: bool) -> tuple[Case, ...]:
+    return (
+        Case("wsfast", lambda: _ours("wsfast", size, deflate), "wsfast"),
+        Case("wsfast-python", lambda: _ours("python", size, deflate), "wsfast-python"),
+        Case("websockets", lambda: _websockets(size, deflate)),
+        Case("wsproto", lambda: _wsproto(size, deflate)),
+    )
+
+
+def workloads() -> list[Workload]:
+    """Round trips of small and medium messages, without and with compression."""
+    found = []
+    for size in SIZES:
+        found.append(
+            Workload(
+                "protocol-roundtrip",
+                f"protocol-roundtrip/{size_label(size)}",
+                _cases(size, False),
+                bytes_per_call=2 * size * ROUND_TRIPS,
+                items_per_call=ROUND_TRIPS,
+                description="client send, server receive, server send, client receive",
+            )
+        )
+    for size in DEFLATE_SIZES:
+        found.append(
+            Workload(
+                "protocol-roundtrip-deflate",
+                f"protocol-roundtrip-deflate/{size_label(size)}",
+                _cases(size, True),
+                bytes_per_call=2 * size * ROUND_TRIPS,
+                items_per_call=ROUND_TRIPS,
+                description="the same round trip with permessage-deflate",
+            )
+        )
+    return found
