@@ -176,6 +176,7 @@ class Connection:
         "_msg_compressed",
         "_msg_decoder",
         "_msg_fragments",
+        "_msg_inflated",
         "_msg_opcode",
         "_out",
         "_parser",
@@ -246,6 +247,7 @@ class Connection:
         self._msg_compressed = False
         self._msg_decoder: Any = None
         self._msg_fragments = 0
+        self._msg_inflated = 0  # bytes inflated so far for a compressed message
         # The fragmented message being sent: opcode (0 when none), compressed or not.
         self._send_opcode = 0
         self._send_compressed = False
@@ -340,6 +342,7 @@ class Connection:
             self._msg_opcode = opcode
             self._msg_compressed = rsv1
             self._msg_fragments = 1
+            self._msg_inflated = 0
             self._msg_buffer = None
             self._msg_decoder = None
             first = True
@@ -354,9 +357,10 @@ class Connection:
             codec = self._codec
             assert codec is not None  # the parser refuses RSV1 unless compression is agreed
             limit = self.max_message_size
-            if limit is not None and buffer is not None:
-                limit -= len(buffer)
+            if limit is not None:
+                limit -= self._msg_inflated
             payload = codec.decompress(payload, fin, limit)
+            self._msg_inflated += len(payload)
         if self.stream_fragments and not (first and fin):
             self._deliver_fragment(opcode, payload, first, fin)
             if fin:

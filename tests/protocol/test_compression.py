@@ -260,3 +260,13 @@ def test_interop_with_wsproto_client(frames_impl: ModuleType) -> None:
         assert isinstance(message, WsprotoText) and message.data == TEXT
         server.receive_data(peer.send(WsprotoText(data=TEXT)))
         assert server.events() == [TextMessage(TEXT)]
+
+
+def test_streamed_compressed_message_limit(pair: Pair) -> None:
+    # Streaming keeps no buffer: the inflated size is still counted across fragments.
+    client, server = deflate_pair(pair, stream_fragments=True, max_message_size=1000)
+    client.send_binary(b"a" * 600, fin=False)
+    client.send_continuation(b"a" * 401, fin=True)
+    events = transfer(client, server)
+    assert isinstance(events[-1], ConnectionFailed) and events[-1].code == 1009
+    assert sum(len(e.data) for e in events[:-1]) <= 1000  # type: ignore[attr-defined]
