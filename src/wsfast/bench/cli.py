@@ -188,7 +188,7 @@ def main(args: argparse.Namespace) -> int:
             return 2
         print(f"wsfast bench: plot written to {args.plot}", file=sys.stderr)
     errors = sum(c["status"] == "error" for w in doc["workloads"] for c in w["cases"])
-    if errors:
+    if errors and not args.load:
         print(f"wsfast bench: {errors} case(s) failed (see ERROR above)", file=sys.stderr)
         return 1
     return 0

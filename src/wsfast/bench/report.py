@@ -574,7 +574,12 @@ class PlotUnavailable(RuntimeError):
     """matplotlib is not installed."""
 
 
-_COLORS = {"wsfast": "#1f6feb", "wsfast-python": "#8cb4f5", "limit": "#999999"}
+#: Shades per kind: a family with several wsfast cases (plain, packed ...) gets one per case.
+_KIND_COLORS = {
+    "wsfast": ("#1f6feb", "#0a3069", "#54aeff", "#218bff"),
+    "wsfast-python": ("#a5c8ff", "#cfe2ff"),
+    "limit": ("#8c8c8c", "#c4c4c4"),
+}
 _PEER_COLORS = ("#e8590c", "#2f9e44", "#ae3ec9", "#f08c00", "#c2255c", "#0c8599", "#5c940d")
 
 
@@ -598,10 +603,15 @@ def plot(doc: Document, path: str) -> None:
     if not groups:
         raise ValueError("nothing was timed: no plot to draw")
     peer_colors: dict[str, str] = {}
-    figure, axes = pyplot.subplots(
-        len(groups), 1, figsize=(11, 3.2 * len(groups) + 0.8), squeeze=False
-    )
-    for axis, (group, workloads) in zip(axes[:, 0], groups, strict=True):
+    ncols = 1 if len(groups) <= 3 else 2
+    nrows = math.ceil(len(groups) / ncols)
+    height = 3.0 * nrows + 1.0
+    figure, axes = pyplot.subplots(nrows, ncols, figsize=(9.5 * ncols, height), squeeze=False)
+    flat_axes = [axis for row in axes for axis in row]
+    for axis in flat_axes[len(groups) :]:
+        axis.set_visible(False)
+    for axis, (group, workloads) in zip(flat_axes, groups, strict=False):
+        shade_index: dict[str, int] = {}
         columns = [
             (name, kind)
             for name, kind in _columns(workloads)
@@ -625,7 +635,9 @@ def plot(doc: Document, path: str) -> None:
                     name, _PEER_COLORS[len(peer_colors) % len(_PEER_COLORS)]
                 )
             else:
-                color = _COLORS.get(kind, "#999999")
+                shades = _KIND_COLORS.get(kind, _KIND_COLORS["limit"])
+                shade_index[kind] = shade_index.get(kind, -1) + 1
+                color = shades[shade_index[kind] % len(shades)]
             bars = axis.bar(xs, heights, width, label=name, color=color)
             if kind == "wsfast" and any_peer:  # the headline figure, written on wsfast's bars
                 axis.bar_label(bars, labels=[f"{h:.2g}x" for h in heights], fontsize=6, padding=1)
@@ -645,6 +657,6 @@ def plot(doc: Document, path: str) -> None:
         f" {machine['python']}; {peers}",
         fontsize=9,
     )
-    figure.tight_layout()
+    figure.tight_layout(rect=(0.0, 0.0, 1.0, 1.0 - 0.5 / height))
     figure.savefig(path, dpi=110)
     pyplot.close(figure)

@@ -10,7 +10,8 @@ absolute figures.
 
 Time is bounded: each case gets a budget (``Settings.case_budget_s``) that caps its number of
 samples, and in quick mode a total budget for the whole suite is shared out among the cases still
-to run, so the suite stays short however many workloads the modules define. A workload tagged
+to run, so the suite stays short however many workloads the modules define. A small budget first
+makes the samples shorter (down to ``Settings.min_sample_ns``), then fewer. A workload tagged
 ``"slow"`` (one call is a whole loopback exchange, say) is timed in quick mode with one call per
 sample and at most three samples.
 """
@@ -63,6 +64,9 @@ class Settings:
     min_case_budget_s: float = 0.03
     #: Quick mode: slow-tagged workloads are timed with one call per sample, three samples at most.
     quick: bool = False
+    #: The shortest sample: when a case's budget is small, its samples get shorter (down to this)
+    #: before they get fewer.
+    min_sample_ns: int = 1_000_000
 
     def with_total_budget(self, seconds: float | None) -> Settings:
         """The same settings with another total budget (``None``: no total budget)."""
@@ -74,6 +78,7 @@ class Settings:
             seconds,
             self.min_case_budget_s,
             self.quick,
+            self.min_sample_ns,
         )
 
 
@@ -203,9 +208,12 @@ class Runner:
                 gc.enable()
         return max(stop - start, 1)
 
-    def calibrate(self, fn: Callable[[], object], first_call_ns: int) -> int:
-        """The number of calls that makes a sample last about ``settings.sample_ns``."""
-        target = self.settings.sample_ns
+    def calibrate(
+        self, fn: Callable[[], object], first_call_ns: int, target: int | None = None
+    ) -> int:
+        """The number of calls that makes a sample last about ``target`` ns (``sample_ns``)."""
+        if target is None:
+            target = self.settings.sample_ns
         # On a busy machine any single measurement may include a preemption that makes it look
         # many times longer: each decision below rests on the shorter of two measurements.
         if first_call_ns >= target and self.time_calls(fn, 1) >= target:
@@ -261,7 +269,11 @@ class Runner:
             result.samples_ns.append(float(first))
             result.calls_per_sample = 1
             return result
-        number = 1 if slow else self.calibrate(fn, first)
+        # Calibration costs about two samples: a small budget shortens the samples rather than
+        # dropping below the minimum number of them.
+        sample_ns = min(settings.sample_ns, budget_ns // (settings.min_samples + 2))
+        sample_ns = max(sample_ns, settings.min_sample_ns)
+        number = 1 if slow else self.calibrate(fn, first, sample_ns)
         max_samples = min(3, settings.max_samples) if slow else settings.max_samples
         min_samples = min(settings.min_samples, max_samples)
         result.calls_per_sample = number
