@@ -420,6 +420,8 @@ cdef class FrameParser:
         if PyBytes_CheckExact(data):
             bound += PyBytes_GET_SIZE(data)
         else:
+            if not PyObject_CheckBuffer(data):
+                raise TypeError(f"data must be a bytes-like object, not {type(data).__name__}")
             bound += memoryview(data).nbytes
         # Completed payloads cannot exceed what was held plus what arrives: write them into one
         # bytes object of that size, shrunk to what was written at the end (no second copy).

@@ -397,10 +397,7 @@ class FrameParser:
     # before anything is kept, so the caller may reuse its buffer).
     def _parse(self, data: Buffer, frames: list[Frame]) -> None:
         if type(data) is not bytes:
-            view = memoryview(data)
-            if view.ndim != 1 or view.format != "B":
-                view = view.cast("B")
-            data = view
+            data = _byte_view(data, "data")
         end = len(data)
         pos = 0
         header = self._pending
@@ -640,6 +637,17 @@ def _mask_key(mask: bool, mask_key: Buffer | None) -> bytes | None:
     if len(key) != 4:
         raise ValueError(f"mask key must be 4 bytes, got {len(key)}")
     return key
+
+
+def _byte_view(data: Buffer, what: str) -> memoryview:
+    """A flat byte view of a contiguous buffer, with the errors the compiled twin raises."""
+    try:
+        view = memoryview(data)
+    except TypeError:
+        raise TypeError(f"{what} must be a bytes-like object, not {type(data).__name__}") from None
+    if not view.c_contiguous:
+        raise TypeError(f"{what} must be a contiguous buffer")
+    return view.cast("B") if view.ndim != 1 or view.format != "B" else view
 
 
 def _payload_view(payload: Buffer) -> memoryview:
