@@ -1,0 +1,122 @@
+#!/usr/bin/env bash
+# Run Autobahn|Testsuite against wsfast's server and/or client, and summarise the results.
+#
+#   tests/autobahn/run.sh [--quick|--full] [--server] [--client] [--peer] [--docker]
+#
+#   --quick    every case except 12.*/13.* plus a fixed sample of 25 of them (default; CI)
+#   --full     every case, 1.* to 13.* (about 25 minutes per side for the compression cases)
+#   --server   wstest's fuzzing client against `python -m wsfast serve` on port 9001
+#   --client   wstest's fuzzing server on port 9002 against tests/autobahn/client_runner.py
+#              (with neither --server nor --client, both run)
+#   --peer     test the websockets package instead of wsfast, to check the harness itself
+#   --docker   run wstest from the crossbario/autobahn-testsuite image instead of the local
+#              Python 2.7 virtualenv (which setup_wstest.sh creates otherwise)
+#
+# Environment: PYTHON (default python3) runs wsfast; WSTEST overrides the wstest command.
+# Reports land in tests/autobahn/reports/{servers,clients}/ (index.json and HTML per case).
+# Exit status: 0 when no case FAILED or is UNIMPLEMENTED, non-zero otherwise.
+set -euo pipefail
+
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+ROOT="$(cd "$HERE/../.." && pwd)"
+PYTHON="${PYTHON:-python3}"
+SCOPE=--quick
+RUN_SERVER=0
+RUN_CLIENT=0
+TARGET=wsfast
+DOCKER=0
+for arg in "$@"; do
+    case "$arg" in
+        --quick|--full) SCOPE="$arg" ;;
+        --server) RUN_SERVER=1 ;;
+        --client) RUN_CLIENT=1 ;;
+        --peer) TARGET=websockets ;;
+        --docker) DOCKER=1 ;;
+        -h|--help) sed -n '2,19p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        *) echo "unknown argument: $arg (see --help)" >&2; exit 2 ;;
+    esac
+done
+if [[ $RUN_SERVER == 0 && $RUN_CLIENT == 0 ]]; then RUN_SERVER=1; RUN_CLIENT=1; fi
+
+WORK="$HERE/work"
+REPORTS="$HERE/reports"
+mkdir -p "$WORK"
+
+if [[ -n "${WSTEST:-}" ]]; then
+    read -r -a WSTEST_CMD <<< "$WSTEST"
+elif [[ $DOCKER == 1 ]]; then
+    # The same absolute paths inside the container, so the spec's outdir works unchanged.
+    WSTEST_CMD=(docker run --rm --network host -v "$HERE:$HERE" -w "$HERE"
+                crossbario/autobahn-testsuite wstest)
+else
+    "$HERE/setup_wstest.sh" >/dev/null
+    WSTEST_CMD=("$HERE/.venv27/bin/wstest")
+fi
+
+PIDS=()
+cleanup() {
+    local pid
+    for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
+    for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
+}
+trap cleanup EXIT
+
+wait_for_port() {  # host port seconds
+    "$PYTHON" - "$@" <<'PY'
+import socket, sys, time
+host, port, limit = sys.argv[1], int(sys.argv[2]), float(sys.argv[3])
+deadline = time.monotonic() + limit
+while time.monotonic() < deadline:
+    try:
+        socket.create_connection((host, port), timeout=1).close()
+        sys.exit(0)
+    except OSError:
+        time.sleep(0.2)
+sys.exit(f"nothing listens on {host}:{port} after {limit} s")
+PY
+}
+
+STATUS=0
+STARTED=$SECONDS
+
+if [[ $RUN_SERVER == 1 ]]; then
+    echo "== Autobahn $SCOPE: wstest fuzzingclient -> $TARGET server on 127.0.0.1:9001"
+    rm -rf "$REPORTS/servers"
+    if [[ $TARGET == wsfast ]]; then
+        (cd "$ROOT" && exec "$PYTHON" -m wsfast serve --host 127.0.0.1 --port 9001 \
+            --max-message-size 67108864) > "$WORK/server.log" 2>&1 &
+    else
+        "$PYTHON" "$HERE/peer_echo_server.py" --port 9001 > "$WORK/server.log" 2>&1 &
+    fi
+    SERVER_PID=$!
+    PIDS+=("$SERVER_PID")
+    wait_for_port 127.0.0.1 9001 30
+    "$PYTHON" "$HERE/spec.py" fuzzingclient "$SCOPE" --url ws://127.0.0.1:9001 \
+        --agent "$TARGET" --outdir "$REPORTS/servers" --out "$WORK/fuzzingclient.json"
+    (cd "$HERE" && "${WSTEST_CMD[@]}" -m fuzzingclient -s "$WORK/fuzzingclient.json") \
+        > "$WORK/wstest-fuzzingclient.log" 2>&1 || echo "wstest exited with $?"
+    kill "$SERVER_PID" 2>/dev/null || true
+    wait "$SERVER_PID" 2>/dev/null || true
+    "$PYTHON" "$HERE/summarize.py" "$REPORTS/servers/index.json" --agent "$TARGET" || STATUS=1
+fi
+
+if [[ $RUN_CLIENT == 1 ]]; then
+    echo "== Autobahn $SCOPE: wstest fuzzingserver on 127.0.0.1:9002 -> $TARGET client"
+    rm -rf "$REPORTS/clients"
+    "$PYTHON" "$HERE/spec.py" fuzzingserver "$SCOPE" --url ws://127.0.0.1:9002 \
+        --outdir "$REPORTS/clients" --out "$WORK/fuzzingserver.json"
+    (cd "$HERE" && exec "${WSTEST_CMD[@]}" -m fuzzingserver -s "$WORK/fuzzingserver.json" -u 0) \
+        > "$WORK/wstest-fuzzingserver.log" 2>&1 &
+    WSTEST_PID=$!
+    PIDS+=("$WSTEST_PID")
+    wait_for_port 127.0.0.1 9002 60
+    (cd "$ROOT" && "$PYTHON" "$HERE/client_runner.py" --url ws://127.0.0.1:9002 \
+        --agent "$TARGET" --library "$TARGET") > "$WORK/client.log" 2>&1 \
+        || echo "client runner exited with $? (see $WORK/client.log)"
+    kill "$WSTEST_PID" 2>/dev/null || true
+    wait "$WSTEST_PID" 2>/dev/null || true
+    "$PYTHON" "$HERE/summarize.py" "$REPORTS/clients/index.json" --agent "$TARGET" || STATUS=1
+fi
+
+echo "Autobahn $SCOPE finished in $((SECONDS - STARTED)) s"
+exit $STATUS
