@@ -481,7 +481,7 @@ def test_plot_without_matplotlib_says_so(tmp_path: Path, quick_run: dict[str, An
         capture_output=True,
         text=True,
         timeout=120,
-        env={**os.environ, "PYTHONPATH": str(tmp_path)},
+        env={**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp_path), *sys.path])},
     )
     assert proc.returncode == 2
     assert "pip install 'wsfast[plot]'" in proc.stderr
