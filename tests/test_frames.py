@@ -18,7 +18,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from conftest import load_twin, twin_fixture
+from twins import load_twin, twin_fixture
 from wsfast.exceptions import PayloadTooBig, ProtocolError
 
 impl = twin_fixture("frames")
@@ -632,6 +632,35 @@ def test_build_frame_into(impl: ModuleType) -> None:
         impl.build_frame_into(buffer, -1, TEXT, b"")
     with pytest.raises(TypeError):
         impl.build_frame_into(b"readonly" * 10, 0, TEXT, b"hi")
+
+
+@pytest.mark.parametrize("mask_key", [None, KEY])
+@pytest.mark.parametrize("payload_at", [0, 3, 6, 9, 20])
+def test_build_frame_into_with_the_payload_in_the_buffer(
+    impl: ModuleType, mask_key: bytes | None, payload_at: int
+) -> None:
+    # A caller may build in place: the payload already sits in the destination buffer.
+    payload = bytes(range(100, 200))
+    buffer = bytearray(200)
+    buffer[payload_at : payload_at + 100] = payload
+    source = memoryview(buffer)[payload_at : payload_at + 100]
+    written = impl.build_frame_into(
+        buffer, 3, BINARY, source, mask=mask_key is not None, mask_key=mask_key
+    )
+    source.release()
+    assert bytes(buffer[3 : 3 + written]) == encode(BINARY, payload, key=mask_key)
+
+
+def test_large_frames_are_built_identically(impl: ModuleType) -> None:
+    payload = os.urandom(300_000)  # above the size where the compiled builder drops the GIL
+    expected = client(BINARY, payload)
+    assert impl.build_frame(BINARY, payload, mask=True, mask_key=KEY) == expected
+    header, body = impl.build_frame_parts(BINARY, payload, mask=True, mask_key=KEY)
+    assert header + body == expected
+    buffer = bytearray(len(expected))
+    impl.build_frame_into(buffer, 0, BINARY, memoryview(payload), mask=True, mask_key=KEY)
+    assert buffer == expected
+    assert impl.build_frame(BINARY, bytearray(payload)) == encode(BINARY, payload)
 
 
 def test_builder_rejects_invalid_frames(impl: ModuleType) -> None:

@@ -32,7 +32,7 @@ from cpython.bytes cimport (
 )
 from cpython.object cimport PyObject
 from libc.stdint cimport uint8_t, uint64_t
-from libc.string cimport memcpy
+from libc.string cimport memcpy, memmove
 
 import os
 
@@ -101,6 +101,8 @@ cdef enum:
     # when the caller set no limit).
     PREALLOCATE_MAX = 16 * 1024 * 1024
     KEY_POOL_SIZE = 4096
+    # Below this size a copy or mask finishes faster than a GIL release and re-acquire would.
+    NOGIL_THRESHOLD = 65536
 
 cdef uint64_t UNLIMITED = <uint64_t>-1
 
@@ -707,6 +709,22 @@ def random_mask_key():
     return PyBytes_FromStringAndSize(<char *>key, 4)
 
 
+cdef inline void _copy_payload(uint8_t *dst, const uint8_t *src, Py_ssize_t length,
+                               const uint8_t *key) noexcept:
+    """Masks (key not NULL) or copies a payload being built. The source is immutable bytes or a
+    held buffer export and the destination is not shared yet, so big payloads release the GIL."""
+    if length >= NOGIL_THRESHOLD:
+        with nogil:
+            if key != NULL:
+                wsf_mask(dst, src, length, key, 0)
+            else:
+                memcpy(dst, src, length)
+    elif key != NULL:
+        wsf_mask(dst, src, length, key, 0)
+    else:
+        memcpy(dst, src, length)
+
+
 cdef inline Py_ssize_t _header_size_for(uint64_t length, bint masked) noexcept nogil:
     cdef Py_ssize_t size = 2 if length < 126 else (4 if length < 65536 else 10)
     return size + 4 if masked else size
@@ -800,10 +818,7 @@ def build_frame(int opcode, payload, *, bint fin=True, bint rsv1=False, bint rsv
         frame = PyBytes_FromStringAndSize(NULL, size + length)
         out = <uint8_t *>PyBytes_AS_STRING(frame)
         _write_header(out, opcode, length, fin, rsv1, rsv2, rsv3, key if masked else NULL)
-        if masked:
-            wsf_mask(out + size, src, length, key, 0)
-        else:
-            memcpy(out + size, src, length)
+        _copy_payload(out + size, src, length, key if masked else NULL)
     finally:
         if release:
             PyBuffer_Release(&view)
@@ -828,8 +843,8 @@ def build_frame_parts(int opcode, payload, *, bint fin=True, bint rsv1=False, bi
                              key if masked else NULL)
         if masked:
             masked_payload = PyBytes_FromStringAndSize(NULL, length)
-            wsf_mask(<uint8_t *>PyBytes_AS_STRING(masked_payload),
-                     <const uint8_t *>view.buf, length, key, 0)
+            _copy_payload(<uint8_t *>PyBytes_AS_STRING(masked_payload),
+                          <const uint8_t *>view.buf, length, key)
     finally:
         PyBuffer_Release(&view)
     head = PyBytes_FromStringAndSize(<char *>header, size)
@@ -848,6 +863,7 @@ def build_frame_into(buffer, Py_ssize_t offset, int opcode, payload, *, bint fin
     cdef bint masked
     cdef Py_ssize_t length, size, total
     cdef uint8_t *out
+    cdef const uint8_t *src
     _get_buffer(buffer, &out_view, PyBUF_WRITABLE, "buffer")
     try:
         _get_buffer(payload, &view, PyBUF_SIMPLE, "payload")
@@ -863,13 +879,18 @@ def build_frame_into(buffer, Py_ssize_t offset, int opcode, payload, *, bint fin
                     f"at offset {offset}"
                 )
             out = <uint8_t *>out_view.buf + offset
+            src = <const uint8_t *>view.buf
+            if src < out + total and out < src + length:
+                # The payload lies in the destination buffer (a caller building in place):
+                # move it first, while the header has not overwritten it, then mask in place.
+                memmove(out + size, src, length)
+                src = out + size
             _write_header(out, opcode, length, fin, rsv1, rsv2, rsv3, key if masked else NULL)
-            if masked:
-                wsf_mask(out + size, <const uint8_t *>view.buf, length, key, 0)
+            if src == out + size:
+                if masked:
+                    _copy_payload(out + size, src, length, key)
             else:
-                # memmove semantics are not needed: a caller passing overlapping buffers gets
-                # what memcpy gives, as with any copy into its own memory.
-                memcpy(out + size, view.buf, length)
+                _copy_payload(out + size, src, length, key if masked else NULL)
         finally:
             PyBuffer_Release(&view)
     finally:

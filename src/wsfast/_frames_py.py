@@ -735,7 +735,9 @@ def build_frame_into(
         raise ValueError(
             f"frame of {total} bytes does not fit in {out.nbytes} bytes at offset {offset}"
         )
+    # Copy (or mask) the payload before writing the header: it may lie in `buffer` itself.
+    body = _mask_py.mask(view, key) if key is not None else view.tobytes()
     out[offset : offset + len(header)] = header
     start = offset + len(header)
-    out[start : start + length] = _mask_py.mask(view, key) if key is not None else view.cast("B")
+    out[start : start + length] = body
     return total
