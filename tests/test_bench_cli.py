@@ -353,6 +353,7 @@ def quick_run(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     """One ``--quick --only mask`` run (a tight time budget keeps the test suite short)."""
     out = tmp_path_factory.mktemp("bench")
     args = ["--quick", "--only", "mask", "--time-budget", "2", "--json", str(out / "run.json")]
+    args += ["--markdown", str(out / "run.md")]
     if HAVE_MATPLOTLIB:
         args += ["--plot", str(out / "run.png")]
     proc = run_bench(*args, cwd=out)
@@ -419,6 +420,22 @@ def test_quick_run_json(quick_run: dict[str, Any]) -> None:
             if case["kind"] == "peer" and case["name"] in report.PEERS:
                 if doc["versions"][case["name"]] is None:
                     assert case["status"] == "skipped"
+
+
+def test_quick_run_markdown(quick_run: dict[str, Any]) -> None:
+    from wsfast.bench import mask
+
+    markdown = (quick_run["dir"] / "run.md").read_text(encoding="utf-8")
+    text_rows = parse_tables(quick_run["stdout"])
+    md_rows = {}
+    for line in markdown.splitlines():
+        cells = [cell.strip() for cell in line.strip("|").split("|")]
+        if line.startswith("| ") and "/" in cells[0]:
+            md_rows[cells[0]] = cells
+    assert set(md_rows) == {w.name for w in mask.workloads()}
+    # The same cells as the text table.
+    for name, cells in md_rows.items():
+        assert cells == list(text_rows[name].values())
 
 
 @pytest.mark.skipif(not HAVE_MATPLOTLIB, reason="matplotlib not installed")

@@ -47,6 +47,9 @@ def configure(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
         "--plot", metavar="PATH.png", help="draw bar charts of the ratios (needs matplotlib)"
     )
     parser.add_argument(
+        "--markdown", metavar="PATH.md", help="write the tables as Markdown too (for a README)"
+    )
+    parser.add_argument(
         "--compare",
         metavar="OLD.json",
         help="compare with an earlier --json file: regressions and improvements flagged",
@@ -177,6 +180,10 @@ def main(args: argparse.Namespace) -> int:
     if args.json and not args.load:
         report.save(doc, args.json)
         print(f"wsfast bench: results written to {args.json}", file=sys.stderr)
+    if args.markdown:
+        with open(args.markdown, "w", encoding="utf-8") as file:
+            file.write(report.format_markdown(doc))
+        print(f"wsfast bench: Markdown tables written to {args.markdown}", file=sys.stderr)
     if args.plot:
         try:
             report.plot(doc, args.plot)

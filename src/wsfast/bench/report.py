@@ -17,6 +17,7 @@ import platform
 import subprocess
 import sys
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from .runner import CaseResult, Settings, WorkloadResult
@@ -26,6 +27,7 @@ __all__ = [
     "SCHEMA",
     "compare",
     "format_compare",
+    "format_markdown",
     "format_table",
     "load",
     "machine_info",
@@ -418,28 +420,36 @@ def header_lines(doc: Document) -> list[str]:
     return lines
 
 
-def format_table(doc: Document) -> str:
-    """The report: a header, then one aligned table per workload group, then the summary."""
-    out = header_lines(doc)
-    overall: list[float] = []
-    group_means: list[str] = []
+@dataclass
+class GroupTable:
+    """One workload family's table: a header row, one row per workload, and notes below."""
+
+    group: str
+    description: str
+    rows: list[list[str]]
+    notes: list[str]
+    ratios: list[float]
+
+
+def group_tables(doc: Document) -> list[GroupTable]:
+    """The tables of a document, one per workload family, in the order the workloads ran."""
+    tables = []
     for group, workloads in _groups(doc).items():
-        columns = _columns(workloads)
         by_name = [{c["name"]: c for c in w["cases"]} for w in workloads]
-        shown: list[tuple[str, str]] = []
-        dropped: list[tuple[str, str]] = []
-        for name, kind in columns:
+        shown: list[str] = []
+        dropped: list[str] = []
+        for name, _ in _columns(workloads):
             statuses = {cases[name]["status"] for cases in by_name if name in cases}
-            (dropped if statuses == {"skipped"} else shown).append((name, kind))
+            (dropped if statuses == {"skipped"} else shown).append(name)
         has_limit = any(w["summary"]["limit"] for w in workloads)
-        head = ["workload", *(name for name, _ in shown), "vs best peer"]
+        head = ["workload", *shown, "vs best peer"]
         if has_limit:
             head.append("vs limit")
         rows = [head]
         ratios: list[float] = []
         for workload, cases in zip(workloads, by_name, strict=True):
             summary = workload["summary"]
-            row = [workload["name"], *(_cell(cases.get(name), workload) for name, _ in shown)]
+            row = [workload["name"], *(_cell(cases.get(name), workload) for name in shown)]
             best = summary["vs_best_peer"]
             row.append(f"{format_ratio(best)} {summary['best_peer']}" if best else "no peer")
             if best:
@@ -447,32 +457,73 @@ def format_table(doc: Document) -> str:
             if has_limit:
                 row.append(format_ratio(summary["vs_limit"]))
             rows.append(row)
-        description = workloads[0].get("description") or ""
-        out.append("")
-        out.append(f"{group}" + (f": {description}" if description else ""))
-        out.extend(_align(rows))
+        notes: list[str] = []
+        descriptions = [w.get("description") or "" for w in workloads]
+        if len(set(descriptions)) > 1:  # each row says what one call does
+            notes.extend(
+                f"{w['name']}: {d}" for w, d in zip(workloads, descriptions, strict=True) if d
+            )
         reasons: dict[str, str] = {}
-        for name, _ in dropped:
+        for name in dropped:
             for cases in by_name:
                 if name in cases:
                     reasons.setdefault(name, cases[name].get("reason", ""))
-        for name, reason in reasons.items():
-            out.append(f"  skipped {name}: {reason}")
-        for workload in workloads:
-            for case in workload["cases"]:
-                if case["status"] == "error":
-                    out.append(f"  ERROR {workload['name']} {case['name']}: {case['reason']}")
-        if ratios:
-            group_means.append(f"{group} {format_ratio(geometric_mean(ratios))}")
-            overall.extend(ratios)
-    out.append("")
-    if overall:
-        out.append(
-            f"wsfast vs best peer, geometric mean over {len(overall)} workloads:"
-            f" {format_ratio(geometric_mean(overall))} ({', '.join(group_means)})"
+        notes.extend(f"skipped {name}: {reason}" for name, reason in reasons.items())
+        notes.extend(
+            f"ERROR {workload['name']} {case['name']}: {case['reason']}"
+            for workload in workloads
+            for case in workload["cases"]
+            if case["status"] == "error"
         )
-    else:
-        out.append("wsfast vs best peer: no peer was timed (pip install 'wsfast[bench]' adds them)")
+        description = descriptions[0] if len(set(descriptions)) == 1 else ""
+        tables.append(GroupTable(group, description, rows, notes, ratios))
+    return tables
+
+
+def summary_line(tables: Sequence[GroupTable]) -> str:
+    """The headline: the geometric mean of the ``vs best peer`` ratios, overall and per family."""
+    overall = [r for table in tables for r in table.ratios]
+    if not overall:
+        return "wsfast vs best peer: no peer was timed (pip install 'wsfast[bench]' adds them)"
+    per_group = ", ".join(
+        f"{t.group} {format_ratio(geometric_mean(t.ratios))}" for t in tables if t.ratios
+    )
+    return (
+        f"wsfast vs best peer, geometric mean over {len(overall)} workloads:"
+        f" {format_ratio(geometric_mean(overall))} ({per_group})"
+    )
+
+
+def format_table(doc: Document) -> str:
+    """The report: a header, then one aligned table per workload family, then the summary."""
+    out = header_lines(doc)
+    tables = group_tables(doc)
+    for table in tables:
+        out.append("")
+        out.append(table.group + (f": {table.description}" if table.description else ""))
+        out.extend(_align(table.rows))
+        out.extend(f"  {note}" for note in table.notes)
+    out.append("")
+    out.append(summary_line(tables))
+    return "\n".join(out) + "\n"
+
+
+def format_markdown(doc: Document) -> str:
+    """The same report as Markdown (for a README): header lines, then one table per family."""
+    out = [f"{line}  " for line in header_lines(doc)]
+    tables = group_tables(doc)
+    for table in tables:
+        out.append("")
+        title = f"**{table.group}**" + (f": {table.description}" if table.description else "")
+        out.extend([title, ""])
+        head, *body = table.rows
+        out.append("| " + " | ".join(head) + " |")
+        out.append("| --- |" + " ---: |" * (len(head) - 1))
+        out.extend("| " + " | ".join(row) + " |" for row in body)
+        if table.notes:
+            out.append("")
+            out.extend(f"- {note}" for note in table.notes)
+    out.extend(["", summary_line(tables)])
     return "\n".join(out) + "\n"
 
 
