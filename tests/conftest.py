@@ -1,43 +1,6 @@
-"""Shared fixtures: every hot-path test runs against both twins.
+"""Shared configuration for the whole suite.
 
-``twin_params("mask")`` gives the parameters for a fixture yielding ``wsfast._mask`` (compiled) and
-``wsfast._mask_py`` (pure Python). The compiled parameter is skipped under WSFAST_NO_EXTENSIONS=1,
-and is an error (not a skip) when WSFAST_REQUIRE_EXTENSIONS=1 and the module is missing, so CI
-cannot pass on the Python code alone.
+Helpers for testing both twins of a hot path live in ``twins.py`` (``from twins import
+twin_fixture``); this conftest sits in ``tests/`` so that pytest puts that folder on ``sys.path``
+for the test modules of every subfolder too.
 """
-
-from __future__ import annotations
-
-import importlib
-from types import ModuleType
-
-import pytest
-
-from wsfast import _speedups
-
-
-def load_twin(name: str, kind: str) -> ModuleType:
-    """Imports the ``kind`` ("compiled" or "python") implementation of hot path ``name``."""
-    if kind == "python":
-        return importlib.import_module(f"wsfast._{name}_py")
-    if _speedups.NO_EXTENSIONS:
-        pytest.skip("WSFAST_NO_EXTENSIONS=1: compiled twin not under test")
-    try:
-        return importlib.import_module(f"wsfast._{name}")
-    except ImportError:
-        if _speedups.REQUIRE_EXTENSIONS:
-            raise
-        pytest.skip(f"wsfast._{name} is not compiled in this build")
-
-
-def twin_fixture(name: str):  # type: ignore[no-untyped-def]
-    """Makes a module-scoped fixture parametrised over both implementations of ``name``."""
-
-    @pytest.fixture(params=["compiled", "python"], scope="module")
-    def fixture(request: pytest.FixtureRequest) -> ModuleType:
-        return load_twin(name, request.param)
-
-    return fixture
-
-
-mask_impl = twin_fixture("mask")

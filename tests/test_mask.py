@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from conftest import load_twin, twin_fixture
+from twins import load_twin, twin_fixture
 
 impl = twin_fixture("mask")
 

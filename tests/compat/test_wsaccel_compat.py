@@ -20,7 +20,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from conftest import load_twin
+from twins import load_twin
 from wsfast import accelerate as accelerate_module
 
 
