@@ -156,6 +156,8 @@ def test_frame_rejects_bad_arguments(impl: ModuleType) -> None:
         impl.Frame(-1)
     with pytest.raises(TypeError):
         impl.Frame(TEXT, "text")
+    with pytest.raises(TypeError):
+        impl.Frame(1.0)
 
 
 # --- parsing valid streams --------------------------------------------------------------------

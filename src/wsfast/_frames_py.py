@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 from codecs import utf_8_decode
+from operator import index
 from threading import Lock
 from typing import Final
 
@@ -60,7 +61,7 @@ class Frame:
     ) -> None:
         if not 0 <= opcode <= 15:
             raise ValueError(f"opcode must be in 0-15, got {opcode}")
-        self._opcode = int(opcode)
+        self._opcode = index(opcode)
         self._payload = payload if type(payload) is bytes else bytes(payload)
         self._fin = bool(fin)
         self._rsv1 = bool(rsv1)
