@@ -30,6 +30,7 @@ from cpython.bytes cimport (
     PyBytes_FromStringAndSize,
     PyBytes_GET_SIZE,
 )
+from cpython.number cimport PyNumber_Index
 from cpython.object cimport PyObject
 from libc.stdint cimport uint8_t, uint64_t
 from libc.string cimport memcpy, memmove
@@ -142,7 +143,7 @@ cdef class Frame:
     def __init__(self, opcode, payload=b"", fin=True, rsv1=False, rsv2=False, rsv3=False):
         if not 0 <= opcode <= 15:
             raise ValueError(f"opcode must be in 0-15, got {opcode}")
-        self.opcode = opcode
+        self.opcode = PyNumber_Index(opcode)
         self.payload = payload if PyBytes_CheckExact(payload) else bytes(payload)
         self.fin = fin
         self.rsv1 = rsv1
