@@ -4,6 +4,8 @@
 #include "utf8_kernels.h"
 #include "wsf_simd.h"
 
+#include <string.h>
+
 #if defined(WSF_HAVE_X86_KERNELS)
 #include <immintrin.h>
 
@@ -62,7 +64,18 @@ static size_t wsf_u8_scan256(const uint8_t *data, size_t len) {
         if (!_mm256_testz_si256(err, err)) return i;
         prev = a;
     }
-    return i;
+    if (i < len) {
+        /* The tail, copied into a zeroed block: the padding is ASCII, which flags a code point
+         * cut by the end as too short, so a clean tail means complete. */
+        uint8_t buf[32] = {0};
+        memcpy(buf, data + i, len - i);
+        __m256i a = _mm256_loadu_si256((const __m256i *)buf);
+        __m256i err = wsf_u8_check256(a, prev);
+        return (!_mm256_testz_si256(err, err)) ? i : WSF_U8_COMPLETE;
+    }
+    /* Ended on a block boundary: complete unless the last block ends inside a code point. */
+    __m256i err = _mm256_subs_epu8(prev, incomplete_limit);
+    return (!_mm256_testz_si256(err, err)) ? len : WSF_U8_COMPLETE;
 }
 
 int wsf_utf8_feed_avx2(wsf_utf8_state *s, const uint8_t *data, size_t len) {
@@ -70,7 +83,8 @@ int wsf_utf8_feed_avx2(wsf_utf8_state *s, const uint8_t *data, size_t len) {
     if (!wsf_utf8_finish_open(s, data, len, &start)) return 0;
     data += start;
     len -= start;
-    if (len < 32) return wsf_utf8_feed_scalar(s, data, len);
-    return wsf_utf8_resume(s, data, len, wsf_u8_scan256(data, len));
+    size_t pos = wsf_u8_scan256(data, len);
+    if (pos == WSF_U8_COMPLETE) { s->offset += len; return 1; }
+    return wsf_utf8_resume(s, data, len, pos);
 }
 #endif

@@ -32,8 +32,9 @@ static inline __m512i wsf_u8_check512(__m512i in, __m512i prev) {
     return _mm512_xor_si512(must23_80, special);
 }
 
-/* Returns the position (a multiple of 64 from 0) where the scalar step must take over: the start
- * of the first group of blocks with an error, or the end of the full blocks. */
+/* Returns WSF_U8_COMPLETE if data is valid and ends on a code-point boundary; otherwise the
+ * position (a multiple of 64) from which the scalar step must take over: the start of the first
+ * group of blocks with an error or with a code point cut by the end of the data. */
 WSF_U8_512_TARGET
 static size_t wsf_u8_scan512(const uint8_t *data, size_t len) {
     /* Non-zero where the last block ends inside a code point (the last 3 bytes vs. C0/E0/F0). */
@@ -69,7 +70,16 @@ static size_t wsf_u8_scan512(const uint8_t *data, size_t len) {
         if (_mm512_test_epi8_mask(err, err)) return i;
         prev = a;
     }
-    return i;
+    if (i < len) {
+        /* The tail in one masked load (no read past the end), padded with zeros: ASCII, which
+         * flags a code point cut by the end as too short, so a clean tail means complete. */
+        __mmask64 m = (__mmask64)((1ULL << (len - i)) - 1); /* len - i < 64 */
+        __m512i a = _mm512_maskz_loadu_epi8(m, (const void *)(data + i));
+        __m512i err = wsf_u8_check512(a, prev);
+        return _mm512_test_epi8_mask(err, err) ? i : WSF_U8_COMPLETE;
+    }
+    incomplete = _mm512_subs_epu8(prev, incomplete_limit);
+    return _mm512_test_epi8_mask(incomplete, incomplete) ? len : WSF_U8_COMPLETE;
 }
 
 int wsf_utf8_feed_avx512(wsf_utf8_state *s, const uint8_t *data, size_t len) {
@@ -77,7 +87,8 @@ int wsf_utf8_feed_avx512(wsf_utf8_state *s, const uint8_t *data, size_t len) {
     if (!wsf_utf8_finish_open(s, data, len, &start)) return 0;
     data += start;
     len -= start;
-    if (len < 64) return wsf_utf8_feed_scalar(s, data, len);
-    return wsf_utf8_resume(s, data, len, wsf_u8_scan512(data, len));
+    size_t pos = wsf_u8_scan512(data, len);
+    if (pos == WSF_U8_COMPLETE) { s->offset += len; return 1; }
+    return wsf_utf8_resume(s, data, len, pos);
 }
 #endif

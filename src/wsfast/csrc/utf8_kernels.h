@@ -71,6 +71,9 @@
             WSF_U8_TOO_LARGE,                                                                      \
         WSF_U8_TOO_SHORT, WSF_U8_TOO_SHORT, WSF_U8_TOO_SHORT, WSF_U8_TOO_SHORT
 
+/* What a SIMD scan returns when the whole chunk is valid and ends on a code-point boundary. */
+#define WSF_U8_COMPLETE ((size_t)-1)
+
 /* Hands over from a SIMD kernel to the scalar state machine. The state s is at a code-point
  * boundary at data[0]; data[0:pos] has been checked by SIMD and is a valid prefix (it may end
  * inside a code point). Backs up to the last lead byte among data[pos-3:pos], if any, and

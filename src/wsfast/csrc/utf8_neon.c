@@ -4,6 +4,8 @@
 #include "utf8_kernels.h"
 #include "wsf_simd.h"
 
+#include <string.h>
+
 #if defined(WSF_HAVE_NEON_KERNELS)
 #include <arm_neon.h>
 
@@ -55,7 +57,18 @@ static size_t wsf_u8_scan_neon(const uint8_t *data, size_t len) {
         if (vmaxvq_u8(wsf_u8_check_neon(a, prev, t_b1h, t_b1l, t_b2h))) return i;
         prev = a;
     }
-    return i;
+    if (i < len) {
+        /* The tail, copied into a zeroed block: the padding is ASCII, which flags a code point
+         * cut by the end as too short, so a clean tail means complete. */
+        uint8_t buf[16] = {0};
+        memcpy(buf, data + i, len - i);
+        uint8x16_t a = vld1q_u8(buf);
+        uint8x16_t err = wsf_u8_check_neon(a, prev, t_b1h, t_b1l, t_b2h);
+        return (vmaxvq_u8(err)) ? i : WSF_U8_COMPLETE;
+    }
+    /* Ended on a block boundary: complete unless the last block ends inside a code point. */
+    uint8x16_t err = vqsubq_u8(prev, limit);
+    return (vmaxvq_u8(err)) ? len : WSF_U8_COMPLETE;
 }
 
 int wsf_utf8_feed_neon(wsf_utf8_state *s, const uint8_t *data, size_t len) {
@@ -63,7 +76,8 @@ int wsf_utf8_feed_neon(wsf_utf8_state *s, const uint8_t *data, size_t len) {
     if (!wsf_utf8_finish_open(s, data, len, &start)) return 0;
     data += start;
     len -= start;
-    if (len < 16) return wsf_utf8_feed_scalar(s, data, len);
-    return wsf_utf8_resume(s, data, len, wsf_u8_scan_neon(data, len));
+    size_t pos = wsf_u8_scan_neon(data, len);
+    if (pos == WSF_U8_COMPLETE) { s->offset += len; return 1; }
+    return wsf_utf8_resume(s, data, len, pos);
 }
 #endif

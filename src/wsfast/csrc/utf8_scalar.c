@@ -1,4 +1,5 @@
-/* Portable UTF-8 validation: eight ASCII bytes at a time, a small state machine otherwise. */
+/* Portable UTF-8 validation: eight ASCII bytes at a time, whole code points in one step, and a
+ * small state machine for code points cut by a chunk's end and for locating errors exactly. */
 #include "utf8.h"
 #include "utf8_kernels.h"
 #include "wsf_simd.h"
@@ -20,6 +21,9 @@ static inline int wsf_utf8_lead(uint8_t b, uint8_t *need, uint8_t *lo, uint8_t *
     return 0; /* 80-C1 as a lead byte, F5-FF */
 }
 
+/* 1 if b is a continuation byte (80-BF). */
+static inline int wsf_utf8_is_cont(uint8_t b) { return (int8_t)b < -64; }
+
 int wsf_utf8_feed_scalar(wsf_utf8_state *s, const uint8_t *data, size_t len) {
     if (s->failed) return 0;
     size_t i = 0;
@@ -30,7 +34,31 @@ int wsf_utf8_feed_scalar(wsf_utf8_state *s, const uint8_t *data, size_t len) {
             while (i + 8 <= len && (wsf_load64(data + i) & 0x8080808080808080ULL) == 0) i += 8;
             while (i < len && data[i] < 0x80) i++;
             if (i == len) break;
-            if (!wsf_utf8_lead(data[i], &need, &lo, &hi)) goto fail;
+            /* Fast path: a whole valid code point inside the chunk is accepted in one step.
+             * Anything else (an error, or a code point cut by the chunk's end) goes through the
+             * state machine below, byte by byte, which finds the exact offset. */
+            uint8_t b = data[i];
+            if (b >= 0xC2 && b <= 0xDF) {
+                if (i + 1 < len && wsf_utf8_is_cont(data[i + 1])) { i += 2; continue; }
+            } else if ((b & 0xF0) == 0xE0) {
+                if (i + 2 < len) {
+                    uint8_t c1 = data[i + 1];
+                    int ok1 = b == 0xE0 ? (c1 >= 0xA0 && c1 <= 0xBF)
+                            : b == 0xED ? (c1 >= 0x80 && c1 <= 0x9F) : wsf_utf8_is_cont(c1);
+                    if (ok1 && wsf_utf8_is_cont(data[i + 2])) { i += 3; continue; }
+                }
+            } else if (b >= 0xF0 && b <= 0xF4) {
+                if (i + 3 < len) {
+                    uint8_t c1 = data[i + 1];
+                    int ok1 = b == 0xF0 ? (c1 >= 0x90 && c1 <= 0xBF)
+                            : b == 0xF4 ? (c1 >= 0x80 && c1 <= 0x8F) : wsf_utf8_is_cont(c1);
+                    if (ok1 && wsf_utf8_is_cont(data[i + 2]) && wsf_utf8_is_cont(data[i + 3])) {
+                        i += 4;
+                        continue;
+                    }
+                }
+            }
+            if (!wsf_utf8_lead(b, &need, &lo, &hi)) goto fail;
             i++;
             continue;
         }
