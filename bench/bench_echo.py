@@ -1,0 +1,10 @@
+"""Loopback echo (asyncio layer) against websockets, aiohttp, picows and a plain TCP echo.
+
+Server CPU per message and the ratios: ``python -m wsfast.bench.echo [--uvloop]``.
+Memory per idle connection: ``python bench/memory_per_connection.py``.
+"""
+
+from wsfast.bench import echo
+from wsfast.bench.pytest_support import benchmark_test
+
+test_echo = benchmark_test(echo.workloads())

@@ -1,0 +1,179 @@
+"""Memory per idle WebSocket connection on the server, for wsfast and its peers.
+
+``python bench/memory_per_connection.py [--connections 2000] [--libraries wsfast,websockets,...]``
+
+For each library, an echo server runs in a subprocess (``wsfast.bench.echo_server``, with
+permessage-deflate negotiated, except picows which has none). This script opens ``--connections``
+connections to it, each sending one small message the way a browser does (compressed, masked)
+and reading its echo, then leaves them idle and reads the server's resident memory
+(``VmRSS`` in ``/proc/PID/status``). The figure is (RSS with the idle connections - RSS before) /
+connections, after a warm-up that pays the one-time costs (imports, the shared read buffer).
+
+The client is a minimal raw-socket client in this process, the same for every server, so that
+only the server's memory is measured.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import base64
+import os
+import re
+import sys
+import time
+import zlib
+
+from wsfast.bench.echo import EchoServer
+from wsfast.bench.echo_server import run as run_loop
+
+MESSAGE = b'{"type": "hello", "id": 1}'
+
+
+def rss_bytes(pid: int) -> int:
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+    raise RuntimeError("no VmRSS")
+
+
+def _masked_frame(payload: bytes, rsv1: bool) -> bytes:
+    key = os.urandom(4)
+    masked = bytes(b ^ key[i % 4] for i, b in enumerate(payload))
+    assert len(payload) < 126
+    return bytes([0x81 | (0x40 if rsv1 else 0), 0x80 | len(payload)]) + key + masked
+
+
+class RawClient(asyncio.Protocol):
+    """Handshake, one message, wait for the echo; then stay idle."""
+
+    def __init__(self, port: int, compression: bool, done: asyncio.Future[None]) -> None:
+        self.port = port
+        self.compression = compression
+        self.done = done
+        self.buffer = b""
+        self.opened = False
+        self.transport: asyncio.Transport | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self.transport = transport
+        key = base64.b64encode(os.urandom(16)).decode()
+        lines = [
+            "GET / HTTP/1.1",
+            f"Host: 127.0.0.1:{self.port}",
+            "Upgrade: websocket",
+            "Connection: Upgrade",
+            f"Sec-WebSocket-Key: {key}",
+            "Sec-WebSocket-Version: 13",
+        ]
+        if self.compression:
+            lines.append("Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits")
+        transport.write(("\r\n".join(lines) + "\r\n\r\n").encode())
+
+    def data_received(self, data: bytes) -> None:
+        self.buffer += data
+        if not self.opened:
+            head, sep, rest = self.buffer.partition(b"\r\n\r\n")
+            if not sep:
+                return
+            if not head.startswith(b"HTTP/1.1 101"):
+                self.done.set_exception(RuntimeError(head.decode(errors="replace")))
+                return
+            self.opened = True
+            self.buffer = rest
+            text = head.decode("latin-1").lower()
+            deflate = "permessage-deflate" in text
+            if deflate:
+                match = re.search(r"client_max_window_bits=(\d+)", text)
+                bits = int(match.group(1)) if match else 15
+                compressor = zlib.compressobj(6, zlib.DEFLATED, -max(bits, 9))
+                payload = compressor.compress(MESSAGE) + compressor.flush(zlib.Z_SYNC_FLUSH)
+                assert self.transport is not None
+                self.transport.write(_masked_frame(payload[:-4], rsv1=True))
+            else:
+                assert self.transport is not None
+                self.transport.write(_masked_frame(MESSAGE, rsv1=False))
+        if len(self.buffer) >= 2 and len(self.buffer) >= 2 + (self.buffer[1] & 0x7F):
+            if not self.done.done():
+                self.done.set_result(None)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if not self.done.done():
+            self.done.set_exception(ConnectionError("closed before the echo"))
+
+
+async def open_connections(port: int, count: int, compression: bool) -> list[asyncio.Transport]:
+    loop = asyncio.get_running_loop()
+    transports: list[asyncio.Transport] = []
+    batch = 250
+    for start in range(0, count, batch):
+        futures = []
+        for _ in range(min(batch, count - start)):
+            done: asyncio.Future[None] = loop.create_future()
+            transport, _ = await loop.create_connection(
+                lambda done=done: RawClient(port, compression, done), "127.0.0.1", port
+            )
+            transports.append(transport)  # type: ignore[arg-type]
+            futures.append(done)
+        await asyncio.wait_for(asyncio.gather(*futures), 60)
+    return transports
+
+
+async def measure(library: str, count: int, compression: bool) -> tuple[float, int]:
+    compression = compression and library != "picows"
+    server = EchoServer(library, compression=compression)
+    try:
+        warm = await open_connections(server.port, 50, compression)
+        for transport in warm:
+            transport.abort()
+        await asyncio.sleep(0.5)
+        before = rss_bytes(server.pid)
+        transports = await open_connections(server.port, count, compression)
+        await asyncio.sleep(1.0)  # let the server settle (handlers parked in recv)
+        after = rss_bytes(server.pid)
+        for transport in transports:
+            transport.abort()
+        return (after - before) / count, after
+    finally:
+        server.close()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--connections", type=int, default=2000)
+    parser.add_argument("--libraries", default="wsfast,websockets,aiohttp,picows")
+    parser.add_argument("--no-compression", action="store_true")
+    args = parser.parse_args(argv)
+    print(
+        f"Server RSS per idle connection, {args.connections} connections, one small "
+        f"{'compressed ' if not args.no_compression else ''}message each"
+    )
+    results = {}
+    for library in [name.strip() for name in args.libraries.split(",") if name.strip()]:
+        started = time.perf_counter()
+        try:
+            per_connection, total = run_loop(
+                measure(library, args.connections, not args.no_compression), False
+            )
+        except Exception as exc:  # a peer that is missing or fails is reported, not fatal
+            print(f"  {library:<11} failed: {type(exc).__name__}: {exc}")
+            continue
+        results[library] = per_connection
+        deflate = "no deflate" if library == "picows" or args.no_compression else "deflate"
+        print(
+            f"  {library:<11} {per_connection / 1024:7.1f} KiB/connection  ({deflate}; server RSS "
+            f"{total / 2**20:.0f} MiB; {time.perf_counter() - started:.1f} s)",
+            flush=True,
+        )
+    if "wsfast" in results:
+        ours = results["wsfast"]
+        for library, value in results.items():
+            if library != "wsfast" and ours > 0:
+                print(f"  {library} uses {value / ours:.2f}x wsfast's memory per connection")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,153 @@
+"""Echo servers of every library, run as a subprocess by the loopback benchmarks.
+
+``python -m wsfast.bench.echo_server LIBRARY [--uvloop] [--compression]`` listens on 127.0.0.1 on
+an ephemeral port, prints ``PORT <n>`` and serves until stdin closes (so that it never outlives
+the benchmark). LIBRARY is one of :data:`SERVERS`: ``wsfast``, ``websockets``, ``aiohttp``,
+``picows``, or ``tcp`` — a plain asyncio TCP echo that does no WebSocket work at all, the
+physical limit of a Python asyncio server on this machine.
+
+Every server echoes each message as it is (text as text, binary as binary), with keepalive pings
+off and message limits large enough for the benchmarks (64 MiB).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+__all__ = ["SERVERS", "main", "run"]
+
+MAX_SIZE = 64 * 1024 * 1024
+HOST = "127.0.0.1"
+
+
+async def _wsfast(compression: bool) -> Any:
+    from wsfast.asyncio import serve
+
+    async def echo(ws: Any) -> None:
+        async for message in ws:
+            await ws.send(message)
+
+    return await serve(
+        echo,
+        HOST,
+        0,
+        compression="deflate" if compression else None,
+        max_message_size=MAX_SIZE,
+        ping_interval=None,
+    )
+
+
+async def _websockets(compression: bool) -> Any:
+    from websockets.asyncio.server import serve
+
+    async def echo(ws: Any) -> None:
+        async for message in ws:
+            await ws.send(message)
+
+    return await serve(
+        echo,
+        HOST,
+        0,
+        compression="deflate" if compression else None,
+        max_size=MAX_SIZE,
+        ping_interval=None,
+    )
+
+
+async def _aiohttp(compression: bool) -> Any:
+    from aiohttp import WSMsgType, web
+
+    async def handler(request: Any) -> Any:
+        ws = web.WebSocketResponse(compress=compression, max_msg_size=MAX_SIZE, autoping=True)
+        await ws.prepare(request)
+        async for msg in ws:
+            if msg.type == WSMsgType.TEXT:
+                await ws.send_str(msg.data)
+            elif msg.type == WSMsgType.BINARY:
+                await ws.send_bytes(msg.data)
+        return ws
+
+    app = web.Application()
+    app.router.add_get("/", handler)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, HOST, 0)
+    await site.start()
+    return site._server  # the asyncio.Server, for its port
+
+
+async def _picows(compression: bool) -> Any:
+    if compression:
+        raise SystemExit("picows has no permessage-deflate")
+    from picows import WSListener, WSMsgType, ws_create_server
+
+    class Echo(WSListener):  # type: ignore[misc,unused-ignore]
+        def on_ws_frame(self, transport: Any, frame: Any) -> None:
+            if frame.msg_type == WSMsgType.CLOSE:
+                transport.send_close(frame.get_close_code(), frame.get_close_message())
+                transport.disconnect()
+            elif frame.msg_type in (WSMsgType.TEXT, WSMsgType.BINARY):
+                # The benchmarks send single-frame messages.
+                transport.send(frame.msg_type, frame.get_payload_as_memoryview())
+
+    return await ws_create_server(lambda request: Echo(), HOST, 0, max_frame_size=MAX_SIZE)
+
+
+async def _tcp(compression: bool) -> Any:
+    class Echo(asyncio.Protocol):
+        def connection_made(self, transport: Any) -> None:
+            self.transport = transport
+
+        def data_received(self, data: bytes) -> None:
+            self.transport.write(data)
+
+    return await asyncio.get_running_loop().create_server(Echo, HOST, 0)
+
+
+#: Library name -> coroutine starting its echo server (returns an object with ``.sockets``).
+SERVERS: dict[str, Callable[[bool], Awaitable[Any]]] = {
+    "wsfast": _wsfast,
+    "websockets": _websockets,
+    "aiohttp": _aiohttp,
+    "picows": _picows,
+    "tcp": _tcp,
+}
+
+
+async def _serve(library: str, compression: bool) -> None:
+    server = await SERVERS[library](compression)
+    port = server.sockets[0].getsockname()[1]
+    print(f"PORT {port}", flush=True)
+    # Serve until the benchmark closes our stdin (or dies).
+    loop = asyncio.get_running_loop()
+    await loop.run_in_executor(None, sys.stdin.read)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("library", choices=sorted(SERVERS))
+    parser.add_argument("--uvloop", action="store_true", help="run on uvloop")
+    parser.add_argument("--compression", action="store_true", help="negotiate permessage-deflate")
+    args = parser.parse_args(argv)
+    try:
+        run(_serve(args.library, args.compression), args.uvloop)
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
+def run(coro: Any, use_uvloop: bool) -> Any:
+    """``asyncio.run(coro)``, on uvloop when asked."""
+    if use_uvloop:
+        import uvloop
+
+        return uvloop.run(coro)
+    return asyncio.run(coro)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
