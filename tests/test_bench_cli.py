@@ -125,6 +125,26 @@ def test_total_budget_is_shared_among_cases() -> None:
     assert all(r.cases[0].calls_per_sample == 100 for r in results)
 
 
+def test_slow_workloads_run_first_under_a_total_budget() -> None:
+    ran: list[str] = []
+
+    def workload(name: str, tags: frozenset[str] = frozenset()) -> Workload:
+        def setup() -> Callable[[], object]:
+            ran.append(name)
+            return lambda: None
+
+        return Workload("g", name, (Case("wsfast", setup, "wsfast"),), tags=tags)
+
+    workloads = [workload("fast-1"), workload("echo", frozenset({"slow"})), workload("fast-2")]
+    settings = Settings(1_000_000, 1, 1, 0.01, total_budget_s=0.1, min_sample_ns=1_000_000)
+    results = Runner(settings).run(workloads)
+    assert ran == ["echo", "fast-1", "fast-2"]
+    assert [r.workload.name for r in results] == ["fast-1", "echo", "fast-2"]
+    ran.clear()
+    Runner(settings.with_total_budget(None)).run(workloads)
+    assert ran == ["fast-1", "echo", "fast-2"]
+
+
 def test_skips_errors_and_close() -> None:
     clock = FakeClock()
     closed: list[bool] = []

@@ -142,6 +142,7 @@ def _case_document(case: CaseResult, bytes_per_call: int, items_per_call: int) -
     entry: dict[str, Any] = {"name": case.name, "kind": case.kind, "status": case.status}
     if case.reason:
         entry["reason"] = case.reason
+    entry["wall_s"] = round(case.wall_s, 4)
     if case.ok:
         median = case.median_ns
         entry.update(

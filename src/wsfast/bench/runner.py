@@ -116,6 +116,8 @@ class CaseResult:
     #: Time per call of each sample, in nanoseconds.
     samples_ns: list[float] = field(default_factory=list)
     calls_per_sample: int = 0
+    #: Wall-clock seconds the case took in all: setup, calibration, samples and close.
+    wall_s: float = 0.0
 
     @property
     def ok(self) -> bool:
@@ -293,16 +295,24 @@ class Runner:
     def run(
         self, workloads: Iterable[Workload], progress: Progress | None = None
     ) -> list[WorkloadResult]:
-        """Times every case of every workload, in order."""
+        """Times every case of every workload; the results are in the workloads' order.
+
+        Under a total budget, the slow-tagged workloads run first: their cost (setup included)
+        is mostly beyond the budget's control, and what they leave is then shared among the rest.
+        """
         workloads = list(workloads)
         total_cases = sum(len(w.cases) for w in workloads)
         if progress is None:
             progress = Progress(total_cases, enabled=False)
         settings = self.settings
+        order = list(range(len(workloads)))
+        if settings.total_budget_s is not None:
+            order.sort(key=lambda i: SLOW_TAG not in workloads[i].tags)
         started = self.clock()
         done = 0
-        results: list[WorkloadResult] = []
-        for workload in workloads:
+        results: dict[int, WorkloadResult] = {}
+        for index in order:
+            workload = workloads[index]
             case_results: list[CaseResult] = []
             for case in workload.cases:
                 progress.step(f"{workload.name} {case.name}")
@@ -311,14 +321,16 @@ class Runner:
                     remaining_s = settings.total_budget_s - (self.clock() - started) / 1e9
                     share = remaining_s / max(total_cases - done, 1)
                     budget = min(budget, max(share, settings.min_case_budget_s))
+                case_started = self.clock()
                 outcome = self.run_case(workload, case, budget)
+                outcome.wall_s = (self.clock() - case_started) / 1e9
                 if outcome.status == "error":
                     progress.note(f"error: {workload.name} {case.name}: {outcome.reason}")
                 case_results.append(outcome)
                 done += 1
-            results.append(WorkloadResult(workload, case_results))
+            results[index] = WorkloadResult(workload, case_results)
         progress.finish()
-        return results
+        return [results[index] for index in range(len(workloads))]
 
 
 def _describe(exc: BaseException) -> str:
