@@ -1,29 +1,71 @@
 """wsfast: a fast, correct WebSocket library (RFC 6455, RFC 7692).
 
-The hot paths (masking, UTF-8 validation, frame parsing) are compiled Cython/C modules, each with a
-pure-Python twin of the same interface. ``wsfast.implementation`` says which is in use:
-``"compiled"`` or ``"python"`` (``WSFAST_NO_EXTENSIONS=1`` forces the twins).
+Layers, bottom up:
+
+- hot paths, each compiled (Cython/C) with a pure-Python twin of the same interface:
+  :mod:`wsfast.masking`, :mod:`wsfast.utf8`, :mod:`wsfast.frames`;
+- the sans-IO protocol: :mod:`wsfast.http11`, :mod:`wsfast.handshake`, :mod:`wsfast.extensions`
+  (permessage-deflate), :mod:`wsfast.connection`, :mod:`wsfast.events`;
+- I/O: :mod:`wsfast.asyncio` (``connect``, ``serve``); the CLI (``python -m wsfast``);
+- drop-in surfaces for other libraries: :mod:`wsfast.compat`, :func:`wsfast.accelerate.accelerate`.
+
+``wsfast.implementation`` says which hot paths are in use: ``"compiled"`` or ``"python"``
+(``WSFAST_NO_EXTENSIONS=1`` forces the twins).
 """
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from . import _speedups
+from .connection import ClientConnection, ServerConnection, State
 from .exceptions import PayloadTooBig, ProtocolError, WebSocketError
+from .frames import CloseCode, Frame, FrameParser, Opcode, build_frame
 from .masking import Masker, mask, mask_inplace
+from .utf8 import InvalidUTF8, Utf8Validator, decode_utf8, validate_utf8
+
+if TYPE_CHECKING:
+    from .asyncio import connect, serve
 
 __version__ = "0.1.0"
 
 #: ``"compiled"`` when every hot path runs compiled code, ``"python"`` when the pure-Python twins
-#: are in use (no compiler at install time, or ``WSFAST_NO_EXTENSIONS=1``).
+#: are in use (no compiler at install time, or ``WSFAST_NO_EXTENSIONS=1``), ``"mixed"`` for a
+#: partial build.
 implementation: str = _speedups.implementation()
 
+
+def __getattr__(name: str) -> Any:
+    # The asyncio layer is imported on first use, so that `import wsfast` stays light for users of
+    # the sans-IO layer alone.
+    if name in ("connect", "serve"):
+        from . import asyncio as _asyncio
+
+        return getattr(_asyncio, name)
+    raise AttributeError(f"module 'wsfast' has no attribute {name!r}")
+
+
 __all__ = [
+    "ClientConnection",
+    "CloseCode",
+    "Frame",
+    "FrameParser",
+    "InvalidUTF8",
     "Masker",
+    "Opcode",
     "PayloadTooBig",
     "ProtocolError",
+    "ServerConnection",
+    "State",
+    "Utf8Validator",
     "WebSocketError",
     "__version__",
+    "build_frame",
+    "connect",
+    "decode_utf8",
     "implementation",
     "mask",
     "mask_inplace",
+    "serve",
+    "validate_utf8",
 ]
