@@ -38,9 +38,17 @@ import importlib
 import sys
 import threading
 from collections.abc import Callable
-from types import ModuleType
+from types import ModuleType, SimpleNamespace
+from typing import Any
 
-__all__ = ["LIBRARIES", "accelerate", "accelerated", "restore"]
+__all__ = [
+    "LIBRARIES",
+    "accelerate",
+    "accelerated",
+    "autobahn_values",
+    "restore",
+    "websocket_client_values",
+]
 
 #: The names :func:`accelerate` understands (aliases map onto these).
 LIBRARIES = ("wsaccel", "websocket-client", "autobahn")
@@ -96,67 +104,83 @@ def _patch_wsaccel(changes: list[tuple[dict[str, object], str, object]]) -> list
             "sys.modules['wsaccel.utf8validator']"]  # fmt: skip
 
 
-def _websocket_client_mask() -> Callable[[object, object], bytes]:
-    from .compat.wsaccel.xormask import XorMaskerSimple
+def websocket_client_values(impl: Any) -> dict[str, dict[str, object]]:
+    """What ``accelerate("websocket-client")`` puts in websocket-client's modules, built on
+    ``impl`` (``wsfast._wsaccel_compat`` or its twin): module name -> attribute -> value."""
+    masker_class = impl.XorMaskerSimple
 
     def _mask(mask_value: object, data_value: object) -> bytes:
-        # websocket-client's own wsaccel branch, verbatim in effect: one masker per frame.
-        result: bytes = XorMaskerSimple(mask_value).process(data_value)
+        # websocket-client's own wsaccel branch, in effect: one masker per frame.
+        result: bytes = masker_class(mask_value).process(data_value)
         return result
 
-    return _mask
+    return {
+        "websocket._abnf": {"_mask": _mask, "XorMaskerSimple": masker_class},
+        # validate_utf8(b) is Utf8Validator().validate(b)[0] in websocket-client's wsaccel branch.
+        "websocket._utils": {
+            "_validate_utf8": impl._valid_prefix,
+            "Utf8Validator": impl.Utf8Validator,
+        },
+    }
 
 
-def _patch_websocket_client(changes: list[tuple[dict[str, object], str, object]]) -> list[str]:
-    from .compat.wsaccel import utf8validator, xormask
-
-    abnf = _import("websocket._abnf", "websocket-client")
-    utils = _import("websocket._utils", "websocket-client")
-    _set(changes, vars(abnf), "_mask", _websocket_client_mask())
-    _set(changes, vars(abnf), "XorMaskerSimple", xormask.XorMaskerSimple)
-    # validate_utf8(b) == Utf8Validator().validate(b)[0] in websocket-client's wsaccel branch.
-    _set(changes, vars(utils), "_validate_utf8", utf8validator._impl._valid_prefix)
-    _set(changes, vars(utils), "Utf8Validator", utf8validator.Utf8Validator)
-    return ["websocket._abnf._mask", "websocket._abnf.XorMaskerSimple",
-            "websocket._utils._validate_utf8", "websocket._utils.Utf8Validator"]  # fmt: skip
-
-
-def _patch_autobahn(changes: list[tuple[dict[str, object], str, object]]) -> list[str]:
-    from .compat.wsaccel import utf8validator, xormask
-
-    simple = xormask.XorMaskerSimple
+def autobahn_values(impl: Any) -> dict[str, dict[str, object]]:
+    """What ``accelerate("autobahn")`` puts in autobahn's modules, built on ``impl``."""
+    simple = impl.XorMaskerSimple
 
     def create_xor_masker(mask: object, length: int | None = None) -> object:
         """autobahn's factory, on wsfast: one masker whatever the payload length."""
         return simple(mask)
 
-    replacements = {
+    return {
         "autobahn.websocket.xormasker": {
-            "XorMaskerNull": xormask.XorMaskerNull,
+            "XorMaskerNull": impl.XorMaskerNull,
             "XorMaskerSimple": simple,
             "XorMaskerShifted1": simple,
             "create_xor_masker": create_xor_masker,
         },
-        "autobahn.websocket.utf8validator": {"Utf8Validator": utf8validator.Utf8Validator},
+        "autobahn.websocket.utf8validator": {"Utf8Validator": impl.Utf8Validator},
         "autobahn.websocket.protocol": {
-            "Utf8Validator": utf8validator.Utf8Validator,
-            "XorMaskerNull": xormask.XorMaskerNull,
+            "Utf8Validator": impl.Utf8Validator,
+            "XorMaskerNull": impl.XorMaskerNull,
             "create_xor_masker": create_xor_masker,
         },
     }
-    patched = []
-    modules = [(_import(name, "autobahn"), names) for name, names in replacements.items()]
-    for module, names in modules:
-        for name, value in names.items():
-            _set(changes, vars(module), name, value)
-            patched.append(f"{module.__name__}.{name}")
-    return patched
+
+
+def _compat_impl() -> SimpleNamespace:
+    """The classes ``wsfast.compat.wsaccel`` serves now (compiled, or the twins)."""
+    from .compat.wsaccel import utf8validator, xormask
+
+    return SimpleNamespace(
+        XorMaskerSimple=xormask.XorMaskerSimple,
+        XorMaskerNull=xormask.XorMaskerNull,
+        Utf8Validator=utf8validator.Utf8Validator,
+        _valid_prefix=utf8validator._impl._valid_prefix,
+    )
+
+
+def _patcher(
+    library: str, values: Callable[[Any], dict[str, dict[str, object]]]
+) -> Callable[[list[tuple[dict[str, object], str, object]]], list[str]]:
+    def patch(changes: list[tuple[dict[str, object], str, object]]) -> list[str]:
+        replacements = values(_compat_impl())
+        # Import every module first: a library that is not installed is left untouched.
+        modules = [(_import(name, library), names) for name, names in replacements.items()]
+        patched = []
+        for module, names in modules:
+            for name, value in names.items():
+                _set(changes, vars(module), name, value)
+                patched.append(f"{module.__name__}.{name}")
+        return patched
+
+    return patch
 
 
 _PATCHERS = {
     "wsaccel": _patch_wsaccel,
-    "websocket-client": _patch_websocket_client,
-    "autobahn": _patch_autobahn,
+    "websocket-client": _patcher("websocket-client", websocket_client_values),
+    "autobahn": _patcher("autobahn", autobahn_values),
 }
 
 
