@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import copy
 import importlib.util
+import io
 import json
 import os
 import re
@@ -199,6 +200,41 @@ def test_progress_plain_lines_when_not_a_terminal(tmp_path: Path) -> None:
         progress.finish()
         stream.seek(0)
         assert stream.read() == "[1/2] mask-copy/8B wsfast\n[2/2] mask-copy/8B websockets\n"
+
+
+def test_progress_on_a_terminal() -> None:
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    stream = Terminal()
+    progress = Progress(2, stream)
+    progress.step("mask-copy/8B wsfast")
+    progress.note("error: something")
+    progress.finish()
+    assert stream.getvalue() == (
+        "\r\x1b[K[1/2 0s] mask-copy/8B wsfast\r\x1b[Kerror: something\n\r\x1b[K"
+    )
+
+
+def test_ctrl_c_reports_what_was_timed() -> None:
+    clock = FakeClock()
+
+    def interrupt() -> Callable[[], object]:
+        raise KeyboardInterrupt
+
+    workloads = [
+        Workload("g", "g/1", (Case("wsfast", clock.function(1000), "wsfast"),)),
+        Workload("g", "g/2", (Case("wsfast", interrupt, "wsfast"), Case("x", interrupt))),
+        Workload("g", "g/3", (Case("wsfast", clock.function(1000), "wsfast"),)),
+    ]
+    runner = Runner(SMALL, clock)
+    results = runner.run(workloads)
+    assert runner.interrupted
+    assert [r.workload.name for r in results] == ["g/1", "g/2", "g/3"]
+    assert results[0].cases[0].ok
+    statuses = [(c.status, c.reason) for r in results[1:] for c in r.cases]
+    assert statuses == [("skipped", "interrupted")] * 3
 
 
 def test_select() -> None:

@@ -133,6 +133,7 @@ def _write(text: str) -> None:
 def main(args: argparse.Namespace) -> int:
     """Runs the bench command; returns the exit status (1 if a case failed, 2 on bad usage)."""
     patterns = _patterns(args.only)
+    interrupted = False
     if args.load:
         try:
             doc = report.load(args.load)
@@ -159,7 +160,11 @@ def main(args: argparse.Namespace) -> int:
         total = sum(len(w.cases) for w in workloads)
         progress = Progress(total, enabled=not args.no_progress)
         started = time.perf_counter()
-        results = Runner(settings).run(workloads, progress)
+        runner = Runner(settings)
+        results = runner.run(workloads, progress)
+        interrupted = runner.interrupted
+        if interrupted:
+            print("wsfast bench: interrupted; the cases timed so far:", file=sys.stderr)
         doc = report.to_document(
             results,
             settings,
@@ -194,6 +199,8 @@ def main(args: argparse.Namespace) -> int:
             print(f"wsfast bench: --plot: {exc}", file=sys.stderr)
             return 2
         print(f"wsfast bench: plot written to {args.plot}", file=sys.stderr)
+    if interrupted:
+        return 130
     errors = sum(c["status"] == "error" for w in doc["workloads"] for c in w["cases"])
     if errors and not args.load:
         print(f"wsfast bench: {errors} case(s) failed (see ERROR above)", file=sys.stderr)

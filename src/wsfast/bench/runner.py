@@ -21,6 +21,7 @@ from __future__ import annotations
 import gc
 import itertools
 import math
+import shutil
 import statistics
 import sys
 import time
@@ -152,6 +153,7 @@ class Progress:
         self.count = 0
         isatty = getattr(self.stream, "isatty", None)
         self.tty = bool(isatty and isatty())
+        self.started = time.monotonic()
 
     def step(self, label: str) -> None:
         """Announces the next case."""
@@ -160,7 +162,10 @@ class Progress:
             return
         text = f"[{self.count}/{self.total}] {label}"
         if self.tty:
-            self.stream.write(f"\r\x1b[K{text}")
+            # Elapsed time, and no wrapping: a wrapped line could not be rewritten in place.
+            text = f"[{self.count}/{self.total} {time.monotonic() - self.started:.0f}s] {label}"
+            width = shutil.get_terminal_size().columns - 1
+            self.stream.write(f"\r\x1b[K{text[:width]}")
         else:
             self.stream.write(text + "\n")
         self.stream.flush()
@@ -191,6 +196,8 @@ class Runner:
     def __init__(self, settings: Settings, clock: Clock = time.perf_counter_ns) -> None:
         self.settings = settings
         self.clock = clock
+        #: Set by :meth:`run` when Ctrl-C stopped it; the cases not timed are "interrupted".
+        self.interrupted = False
 
     # -- one batch of calls ---------------------------------------------------------------------
 
@@ -311,10 +318,14 @@ class Runner:
         started = self.clock()
         done = 0
         results: dict[int, WorkloadResult] = {}
+        self.interrupted = False
         for index in order:
             workload = workloads[index]
             case_results: list[CaseResult] = []
             for case in workload.cases:
+                if self.interrupted:
+                    case_results.append(CaseResult(case.name, case.kind, "skipped", "interrupted"))
+                    continue
                 progress.step(f"{workload.name} {case.name}")
                 budget = settings.case_budget_s
                 if settings.total_budget_s is not None:
@@ -322,7 +333,11 @@ class Runner:
                     share = remaining_s / max(total_cases - done, 1)
                     budget = min(budget, max(share, settings.min_case_budget_s))
                 case_started = self.clock()
-                outcome = self.run_case(workload, case, budget)
+                try:
+                    outcome = self.run_case(workload, case, budget)
+                except KeyboardInterrupt:  # Ctrl-C: report what was timed so far
+                    self.interrupted = True
+                    outcome = CaseResult(case.name, case.kind, "skipped", "interrupted")
                 outcome.wall_s = (self.clock() - case_started) / 1e9
                 if outcome.status == "error":
                     progress.note(f"error: {workload.name} {case.name}: {outcome.reason}")
