@@ -10,7 +10,8 @@ dimension raises ValueError.
 
 Behaviour that wsfast does not reproduce (documented in docs/compat.md): ``decode`` raises
 ValueError for a value outside 0-255 (wsaccel reads outside its table), ``state`` accepts only
-0-8, ``i`` does not wrap at 2**31, and the classes are not picklable.
+0-8, and ``i`` does not wrap at 2**31. Like wsaccel's, the objects pickle (and copy) with
+their state.
 """
 
 from wsfast._typing import Buffer

@@ -345,6 +345,9 @@ cdef class Utf8Validator:
         self.state = nxt
         return nxt
 
+    def __reduce__(self):
+        return _restore_validator, (type(self), self.state, self.i, self.codepoint)
+
     def validate(self, buf):
         """Validates the next chunk: ``(valid, ends_on_code_point, current_index, total_index)``."""
         cdef _ByteView bv
@@ -380,6 +383,15 @@ cdef class Utf8Validator:
         index = <Py_ssize_t>self.s.error_offset
         self.i += index
         return False, False, index, self.i
+
+
+def _restore_validator(cls, state, i, codepoint):
+    """Unpickles a Utf8Validator: its state number, ``i`` and ``codepoint`` are all there is."""
+    validator = cls()
+    validator.state = state
+    validator.i = i
+    validator.codepoint = codepoint
+    return validator
 
 
 def _valid_prefix(buf):

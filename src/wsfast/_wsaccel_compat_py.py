@@ -235,6 +235,9 @@ class Utf8Validator:
         self.state = state
         return state
 
+    def __reduce__(self) -> tuple[object, tuple[type[Utf8Validator], int, int, int]]:
+        return _restore_validator, (type(self), self.state, self.i, self.codepoint)
+
     def validate(self, buf: Buffer) -> tuple[bool, bool, int, int]:
         """Validates the next chunk: ``(valid, ends_on_code_point, current_index, total_index)``."""
         if type(buf) is not bytes:
@@ -258,6 +261,17 @@ class Utf8Validator:
         self._rejected = True
         self.i += index
         return False, False, index, self.i
+
+
+def _restore_validator(
+    cls: type[Utf8Validator], state: int, i: int, codepoint: int
+) -> Utf8Validator:
+    """Unpickles a Utf8Validator: its state number, ``i`` and ``codepoint`` are all there is."""
+    validator = cls()
+    validator.state = state
+    validator.i = i
+    validator.codepoint = codepoint
+    return validator
 
 
 def _valid_prefix(buf: Buffer) -> bool:

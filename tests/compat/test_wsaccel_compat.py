@@ -11,6 +11,7 @@ from __future__ import annotations
 import array
 import importlib
 import os
+import pickle
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -430,6 +431,24 @@ def test_same_public_names_as_wsaccel() -> None:
         assert hasattr(wsaccel.xormask.XorMaskerNull, name)
     for name in ("validate", "reset", "decode", "UTF8_ACCEPT", "UTF8_REJECT"):
         assert hasattr(wsaccel.utf8validator.Utf8Validator, name)
+
+
+def test_objects_pickle_with_their_state(compat: ModuleType) -> None:
+    masker = compat.XorMaskerSimple(b"abcd")
+    masker.process(b"\x00" * 3)
+    copied = pickle.loads(pickle.dumps(masker))
+    assert (copied.pointer(), copied.process(b"\x00" * 2)) == (3, b"da")
+    null = compat.XorMaskerNull()
+    null.process(b"xy")
+    assert pickle.loads(pickle.dumps(null)).pointer() == 2
+    validator = compat.Utf8Validator()
+    validator.validate(b"ab\xf0\x9f")
+    validator.codepoint = 99
+    copied = pickle.loads(pickle.dumps(validator))
+    assert type(copied) is compat.Utf8Validator
+    assert (copied.state, copied.i, copied.codepoint) == (validator.state, 4, 99)
+    assert copied.validate(b"\x98\x80") == (True, True, 2, 6)
+    assert validator.validate(b"\x98") == (True, False, 1, 5)  # the original is independent
 
 
 # --- accelerate() ----------------------------------------------------------------------------
