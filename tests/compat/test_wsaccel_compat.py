@@ -532,6 +532,14 @@ def test_accelerate_autobahn(clean_accelerate: None) -> None:
     assert accelerate_module.accelerated() == ()
 
 
+def test_wsaccel_style_patch_autobahn(clean_accelerate: None) -> None:
+    pytest.importorskip("autobahn.websocket.protocol")
+    from wsfast.compat import wsaccel
+
+    wsaccel.patch_autobahn()
+    assert accelerate_module.accelerated() == ("autobahn",)
+
+
 def test_importing_wsfast_patches_nothing() -> None:
     pytest.importorskip("websocket")
     code = (
