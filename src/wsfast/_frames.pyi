@@ -23,13 +23,28 @@ its subclass :class:`wsfast.exceptions.PayloadTooBig` for 1009, ``ValueError``/`
 local caller's mistake (building an invalid frame).
 """
 
-from typing import Final
+from typing import Final, final
 
 from wsfast._typing import Buffer
+
+__all__ = [
+    "MAX_CONTROL_PAYLOAD",
+    "Frame",
+    "FrameParser",
+    "build_close_payload",
+    "build_frame",
+    "build_frame_into",
+    "build_frame_parts",
+    "frame_header_size",
+    "is_valid_close_code",
+    "parse_close",
+    "random_mask_key",
+]
 
 #: Largest payload of a control frame (RFC 6455 §5.5).
 MAX_CONTROL_PAYLOAD: Final[int]
 
+@final
 class Frame:
     """One complete, unmasked frame. Immutable; equal when all fields are equal."""
 
@@ -54,7 +69,7 @@ class Frame:
         rsv2: bool = False,
         rsv3: bool = False,
     ) -> None: ...
-    def __eq__(self, other: object) -> bool: ...
+    def __eq__(self, other: object, /) -> bool: ...
     def __hash__(self) -> int: ...
 
 class FrameParser:
