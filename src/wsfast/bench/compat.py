@@ -10,10 +10,12 @@ while ``wsaccel`` resolves to one implementation:
 - ``wsaccel``: the real wsaccel (websocket-client's own ``try: import wsaccel`` branch);
 - ``websocket-client alone``: neither (its pure-Python fallbacks).
 
-Send: ``ABNF.create_frame(text, OPCODE_TEXT).format()``, websocket-client's send path up to the
-socket (a fresh random mask key per frame, as it does). Receive: ``frame_buffer.recv_frame()``
-over an in-memory socket and the ``continuous_frame`` steps of ``WebSocket.recv_data_frame``,
-which validate the text. The sizes are 16 B and 64 KiB.
+Send: ``ABNF.create_frame(payload, opcode).format()``, websocket-client's send path up to the
+socket (a fresh random mask key per frame, as it does), for a binary message (bytes: framing and
+masking) and a text message (a str, which websocket-client first encodes: for 64 KiB of text that
+is not pure ASCII, CPython's ``str.encode`` takes most of the time whatever masks). Receive:
+``frame_buffer.recv_frame()`` over an in-memory socket and the ``continuous_frame`` steps of
+``WebSocket.recv_data_frame``, which validate the text. The sizes are 16 B and 64 KiB.
 """
 
 from __future__ import annotations
@@ -97,13 +99,17 @@ def _text(size: int) -> str:
     return corpus("mostly-ascii" if size > 100 else "ascii", size).decode()
 
 
-def _send_case(name: str, kind: str, size: int) -> Case:
+def _send_case(name: str, kind: str, size: int, text: bool) -> Case:
     def setup() -> Callable[[], object]:
         abnf = websocket_client(name)
-        create_frame, opcode, text = abnf.ABNF.create_frame, abnf.ABNF.OPCODE_TEXT, _text(size)
-        if not create_frame(text, opcode).format()[1] & 0x80:
+        create_frame = abnf.ABNF.create_frame
+        payload: str | bytes = _text(size)
+        opcode = abnf.ABNF.OPCODE_TEXT
+        if not text:
+            payload, opcode = payload.encode(), abnf.ABNF.OPCODE_BINARY
+        if not create_frame(payload, opcode).format()[1] & 0x80:
             raise AssertionError(f"{name}: websocket-client sent an unmasked frame")
-        return lambda: create_frame(text, opcode).format()
+        return lambda: create_frame(payload, opcode).format()
 
     return Case(name, setup, kind)
 
@@ -162,20 +168,26 @@ def _recv_case(name: str, kind: str, size: int) -> Case:
 
 
 def workloads() -> list[Workload]:
-    """Sending and receiving a text message of each size through websocket-client."""
+    """Sending (binary and text) and receiving (text) a message of each size through
+    websocket-client."""
     found = []
     for size in SIZES:
         label = size_label(size)
-        found.append(
-            Workload(
-                "websocket-client-send",
-                f"websocket-client-send/{label}",
-                tuple(_send_case(name, kind, size) for name, kind in VARIANTS.items()),
-                size,
-                1,
-                "ABNF.create_frame(text).format(): encode, mask with a fresh key, frame",
+        for family, text, what in (
+            ("websocket-client-send", False, "bytes: mask with a fresh key, frame"),
+            ("websocket-client-send-text", True, "str: encode, mask with a fresh key, frame"),
+        ):
+            cases = tuple(_send_case(name, kind, size, text) for name, kind in VARIANTS.items())
+            found.append(
+                Workload(
+                    family,
+                    f"{family}/{label}",
+                    cases,
+                    size,
+                    1,
+                    f"ABNF.create_frame(payload).format() of {what}",
+                )
             )
-        )
         found.append(
             Workload(
                 "websocket-client-recv",
