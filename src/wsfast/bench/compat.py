@@ -16,6 +16,10 @@ masking) and a text message (a str, which websocket-client first encodes: for 64
 is not pure ASCII, CPython's ``str.encode`` takes most of the time whatever masks). Receive:
 ``frame_buffer.recv_frame()`` over an in-memory socket and the ``continuous_frame`` steps of
 ``WebSocket.recv_data_frame``, which validate the text. The sizes are 16 B and 64 KiB.
+
+The ``wsaccel-api`` family times the classes alone, the way websocket-client calls them (a new
+object per message): ``XorMaskerSimple(key).process(payload)`` and
+``Utf8Validator().validate(payload)``, wsfast's against wsaccel's.
 """
 
 from __future__ import annotations
@@ -106,7 +110,7 @@ def _send_case(name: str, kind: str, size: int, text: bool) -> Case:
         payload: str | bytes = _text(size)
         opcode = abnf.ABNF.OPCODE_TEXT
         if not text:
-            payload, opcode = payload.encode(), abnf.ABNF.OPCODE_BINARY
+            payload, opcode = _text(size).encode(), abnf.ABNF.OPCODE_BINARY
         if not create_frame(payload, opcode).format()[1] & 0x80:
             raise AssertionError(f"{name}: websocket-client sent an unmasked frame")
         return lambda: create_frame(payload, opcode).format()
@@ -167,6 +171,33 @@ def _recv_case(name: str, kind: str, size: int) -> Case:
     return Case(name, setup, kind)
 
 
+def _api_case(name: str, kind: str, size: int, validator: bool) -> Case:
+    def setup() -> Callable[[], object]:
+        if name == "wsaccel":
+            try:
+                module = importlib.import_module(
+                    "wsaccel.utf8validator" if validator else "wsaccel.xormask"
+                )
+            except ImportError as exc:
+                raise Skip(f"wsaccel not importable: {exc}") from None
+            if not module.__name__.startswith("wsaccel"):
+                raise Skip("wsaccel is wsfast's stand-in here (accelerate('wsaccel') is active)")
+        else:
+            module = _compat_twin(name)
+        data = _text(size).encode()
+        if validator:
+            validator_class = module.Utf8Validator
+            if validator_class().validate(data) != (True, True, size, size):
+                raise AssertionError(f"{name}: valid text was not accepted")
+            return lambda: validator_class().validate(data)
+        masker_class, key = module.XorMaskerSimple, b"\x37\xfa\x21\x3d"
+        if masker_class(key).process(masker_class(key).process(data)) != data:
+            raise AssertionError(f"{name}: masking twice did not give the data back")
+        return lambda: masker_class(key).process(data)
+
+    return Case(name, setup, kind)
+
+
 def workloads() -> list[Workload]:
     """Sending (binary and text) and receiving (text) a message of each size through
     websocket-client."""
@@ -198,4 +229,21 @@ def workloads() -> list[Workload]:
                 "frame_buffer.recv_frame() + continuous_frame: parse, validate the UTF-8",
             )
         )
+    for size in SIZES:
+        for what, validator in (("XorMaskerSimple", False), ("Utf8Validator", True)):
+            cases = tuple(
+                _api_case(name, kind, size, validator)
+                for name, kind in VARIANTS.items()
+                if name != "websocket-client alone"
+            )
+            found.append(
+                Workload(
+                    "wsaccel-api",
+                    f"wsaccel-api/{what}/{size_label(size)}",
+                    cases,
+                    size,
+                    1,
+                    "a new object per message, as websocket-client uses them",
+                )
+            )
     return found
