@@ -291,6 +291,7 @@ cdef object _error(int code, str reason):
     return ProtocolError(code, reason)
 
 
+@cython.final
 cdef class FrameParser:
     """Streaming RFC 6455 §5.2 frame parser for one direction of one connection.
 
