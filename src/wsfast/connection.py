@@ -171,6 +171,7 @@ class Connection:
 
     __slots__ = (
         "_codec",
+        "_deferred_failure",
         "_events",
         "_msg_buffer",
         "_msg_compressed",
@@ -217,6 +218,9 @@ class Connection:
         self._out: list[bytes | Any] = []
         self._parser: Any = None  # the frame parser, from OPEN until a Close is received
         self._codec: DeflateCodec | None = None
+        # A protocol error found behind complete messages not yet taken by events(): see
+        # _fail_received().
+        self._deferred_failure: tuple[int, str] | None = None
         self.max_message_size = max_message_size
         self.max_frame_size = max_message_size if max_frame_size is _AUTO else max_frame_size
         self.max_fragments = max_fragments
@@ -256,6 +260,8 @@ class Connection:
 
     def events(self) -> list[Event]:
         """The events produced since the last call, in order (the list is the caller's)."""
+        if self._deferred_failure is not None and not self._events:
+            self._apply_deferred_failure()
         events = self._events
         if events:
             self._events = []
@@ -268,6 +274,8 @@ class Connection:
         ``transport.writelines``; ``b"".join()`` them for a single write). Large payloads are
         separate pieces, not copies: a bytes-like object the caller passed to a send method may
         be among them, so it must not be modified until written."""
+        if self._deferred_failure is not None:
+            self._apply_deferred_failure()
         out = self._out
         if out:
             self._out = []
@@ -286,7 +294,9 @@ class Connection:
         """Processes bytes received from the transport (any buffer; it is not kept)."""
         parser = self._parser
         if parser is None:
-            if self.state is CONNECTING:
+            if self._deferred_failure is not None:
+                self._apply_deferred_failure()
+            elif self.state is CONNECTING:
                 self._receive_handshake(data)
             # Otherwise: after a Close was received, after a failure, or once CLOSED, whatever
             # arrives is discarded (RFC 6455 §5.5.1, §7.1.7).
@@ -300,7 +310,7 @@ class Connection:
                     break
                 self._receive_frame(frame)
             if self._parser is not None:
-                self._fail(exc.code, exc.reason)
+                self._fail_received(exc.code, exc.reason)
             return
         events = self._events
         for frame in frames:
@@ -333,7 +343,7 @@ class Connection:
             else:
                 self._receive_data_frame(opcode, frame.payload, frame.fin, frame.rsv1)
         except ProtocolError as exc:
-            self._fail(exc.code, exc.reason)
+            self._fail_received(exc.code, exc.reason)
 
     def _receive_data_frame(self, opcode: int, payload: bytes, fin: bool, rsv1: bool) -> None:
         if opcode != _OP_CONT:
@@ -438,9 +448,28 @@ class Connection:
         if self.close_sent is not None and self.close_received is not None and not self.is_client:
             self.should_close_transport = True
 
+    def _fail_received(self, code: int, reason: str) -> None:
+        """The peer broke the protocol. Nothing it sends is processed any more; if messages that
+        arrived before the error (in the same read) still wait in the events, the failure takes
+        effect once they are taken: at the next data_to_send() (so that answers the application
+        sends to them go out before our Close), events(), receive_data() or receive_eof()."""
+        self._parser = None
+        self._msg_buffer = None
+        if self._events and self.close_sent is None:
+            self._deferred_failure = (code, reason)
+        else:
+            self._fail(code, reason)
+
+    def _apply_deferred_failure(self) -> None:
+        failure = self._deferred_failure
+        self._deferred_failure = None
+        if failure is not None:
+            self._fail(*failure)
+
     def _fail(self, code: int, reason: str) -> None:
         """Fail the WebSocket Connection (RFC 6455 §7.1.7): one Close frame with ``code`` (unless
         one was sent already), nothing further processed, the transport to be closed."""
+        self._deferred_failure = None
         self._parser = None
         self._msg_buffer = None
         if self.state is CLOSED:
@@ -457,6 +486,8 @@ class Connection:
 
         Emits :class:`~wsfast.events.ConnectionClosed` with the close code (1006 if no Close
         frame was received, RFC 6455 §7.1.5)."""
+        if self._deferred_failure is not None:
+            self._apply_deferred_failure()
         if self.state is CLOSED:
             return
         if self.state is CONNECTING:

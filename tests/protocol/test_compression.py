@@ -267,6 +267,6 @@ def test_streamed_compressed_message_limit(pair: Pair) -> None:
     client, server = deflate_pair(pair, stream_fragments=True, max_message_size=1000)
     client.send_binary(b"a" * 600, fin=False)
     client.send_continuation(b"a" * 401, fin=True)
-    events = transfer(client, server)
+    events = transfer(client, server) + server.events()
     assert isinstance(events[-1], ConnectionFailed) and events[-1].code == 1009
     assert sum(len(e.data) for e in events[:-1]) <= 1000  # type: ignore[attr-defined]

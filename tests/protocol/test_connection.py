@@ -404,13 +404,47 @@ def test_message_too_big(pair: Pair) -> None:
 def test_frames_before_an_error_in_the_same_chunk_are_delivered(
     pair: Pair, frames_impl: ModuleType
 ) -> None:
-    # Autobahn 4.1.3 style: a message, then a reserved opcode, in one read.
+    # Autobahn 3.2 / 4.1.3 style: a message, then a reserved opcode, in one read. The message is
+    # delivered, the application's answer to it goes out, then our Close (strict behaviour).
     _, server = plain(pair)
     data = client_frame(frames_impl, 1, b"hello") + b"\x85\x80\x00\x00\x00\x00"
+    data += client_frame(frames_impl, 9, b"not processed")
     server.receive_data(data)
+    assert server.events() == [TextMessage("hello")]
+    assert server.state is State.OPEN and not server.should_close_transport
+    server.send_text("hello")
+    out = server.data_to_send()
+    assert out[0] == b"\x81\x05hello" and close_code_of(out[1]) == 1002 and len(out) == 2
+    assert server.should_close_transport and server.state is State.CLOSING
+    [event] = server.events()
+    assert isinstance(event, ConnectionFailed) and event.code == 1002
+
+
+def test_deferred_failure_applies_on_next_events_call(pair: Pair, frames_impl: ModuleType) -> None:
+    _, server = plain(pair)
+    server.receive_data(client_frame(frames_impl, 2, b"a") + b"\x85\x80\x00\x00\x00\x00")
+    assert server.events() == [BinaryMessage(b"a")]
+    [event] = server.events()
+    assert isinstance(event, ConnectionFailed)
+    assert close_code_of(wire(server)) == 1002
+
+
+def test_deferred_failure_then_eof(pair: Pair, frames_impl: ModuleType) -> None:
+    _, server = plain(pair)
+    server.receive_data(client_frame(frames_impl, 2, b"a") + b"\x85\x80\x00\x00\x00\x00")
+    server.receive_eof()
     events = server.events()
-    assert events[0] == TextMessage("hello")
-    assert isinstance(events[1], ConnectionFailed) and events[1].code == 1002
+    assert [type(e) for e in events] == [BinaryMessage, ConnectionFailed, ConnectionClosed]
+
+
+def test_deferred_failure_after_application_close(pair: Pair, frames_impl: ModuleType) -> None:
+    _, server = plain(pair)
+    server.receive_data(client_frame(frames_impl, 2, b"a") + b"\x85\x80\x00\x00\x00\x00")
+    server.events()
+    server.send_close(1001)
+    out = server.data_to_send()
+    assert len(out) == 1 and close_code_of(out[0]) == 1001  # one Close only
+    assert server.should_close_transport
 
 
 def test_application_fail(pair: Pair) -> None:
