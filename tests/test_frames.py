@@ -612,6 +612,25 @@ def test_build_frame_random_masks(impl: ModuleType) -> None:
     assert len(impl.random_mask_key()) == 4
 
 
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
+def test_forked_child_draws_different_mask_keys(impl: ModuleType) -> None:
+    impl.random_mask_key()  # the pool is filled
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # child
+        try:
+            os.write(write_end, b"".join(impl.random_mask_key() for _ in range(8)))
+        finally:
+            os._exit(0)
+    os.close(write_end)
+    child_keys = os.read(read_end, 64)
+    os.close(read_end)
+    os.waitpid(pid, 0)
+    parent_keys = b"".join(impl.random_mask_key() for _ in range(8))
+    assert len(child_keys) == 32
+    assert child_keys != parent_keys
+
+
 def test_build_frame_parts_does_not_copy_unmasked_payloads(impl: ModuleType) -> None:
     payload = bytearray(b"p" * 70000)
     header, body = impl.build_frame_parts(BINARY, payload)

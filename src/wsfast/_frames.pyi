@@ -72,6 +72,7 @@ class Frame:
     def __eq__(self, other: object, /) -> bool: ...
     def __hash__(self) -> int: ...
 
+@final
 class FrameParser:
     """Streaming RFC 6455 §5.2 frame parser for one direction of one connection.
 

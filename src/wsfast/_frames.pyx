@@ -704,6 +704,16 @@ cdef int _random_key(uint8_t *out) except -1:
     return 0
 
 
+def _discard_key_pool():
+    """After fork(), the child must not reuse the keys its parent will also use."""
+    global _key_pos
+    _key_pos = KEY_POOL_SIZE
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_discard_key_pool)
+
+
 def random_mask_key():
     """4 random bytes for a client frame's mask, from the batched ``os.urandom`` pool."""
     cdef uint8_t key[4]

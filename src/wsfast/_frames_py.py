@@ -592,6 +592,16 @@ def random_mask_key() -> bytes:
         return _key_pool[pos : pos + 4]
 
 
+def _discard_key_pool() -> None:
+    """After fork(), the child must not reuse the keys its parent will also use."""
+    global _key_pool, _key_pos, _key_lock
+    _key_pool, _key_pos, _key_lock = b"", 0, Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_discard_key_pool)
+
+
 def frame_header_size(length: int, mask: bool) -> int:
     """Size of the header of a frame with a ``length``-byte payload (2, 4 or 10; +4 if masked)."""
     if length < 0:
