@@ -126,6 +126,22 @@ def test_total_budget_is_shared_among_cases() -> None:
     assert all(r.cases[0].calls_per_sample == 100 for r in results)
 
 
+def test_setup_and_wall_time_are_recorded() -> None:
+    clock = FakeClock()
+    timed = clock.function(1000)
+
+    def slow_setup() -> Callable[[], object]:
+        clock.now += 50_000_000  # 50 ms of input generation
+        return timed()
+
+    workload = Workload("g", "g/1", (Case("wsfast", slow_setup, "wsfast"),))
+    [result] = Runner(SMALL, clock).run([workload])
+    case = result.cases[0]
+    assert case.setup_s == pytest.approx(0.05)
+    assert case.wall_s == pytest.approx(clock.now / 1e9)
+    assert case.wall_s > case.setup_s
+
+
 def test_slow_workloads_run_first_under_a_total_budget() -> None:
     ran: list[str] = []
 

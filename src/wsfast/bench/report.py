@@ -143,6 +143,8 @@ def _case_document(case: CaseResult, bytes_per_call: int, items_per_call: int) -
     if case.reason:
         entry["reason"] = case.reason
     entry["wall_s"] = round(case.wall_s, 4)
+    if case.status == "ok":
+        entry["setup_s"] = round(case.setup_s, 4)
     if case.ok:
         median = case.median_ns
         entry.update(

@@ -119,6 +119,8 @@ class CaseResult:
     calls_per_sample: int = 0
     #: Wall-clock seconds the case took in all: setup, calibration, samples and close.
     wall_s: float = 0.0
+    #: Wall-clock seconds its setup took.
+    setup_s: float = 0.0
 
     @property
     def ok(self) -> bool:
@@ -245,14 +247,18 @@ class Runner:
 
     def run_case(self, workload: Workload, case: Case, budget_s: float) -> CaseResult:
         """Sets up and times one case within ``budget_s`` seconds (setup excluded)."""
+        setup_started = self.clock()
         try:
             fn = case.setup()
         except (Skip, ImportError) as exc:
             return CaseResult(case.name, case.kind, "skipped", str(exc) or type(exc).__name__)
         except Exception as exc:
             return CaseResult(case.name, case.kind, "error", _describe(exc))
+        setup_s = (self.clock() - setup_started) / 1e9
         try:
-            return self._measure(workload, case, fn, budget_s)
+            result = self._measure(workload, case, fn, budget_s)
+            result.setup_s = setup_s
+            return result
         except Exception as exc:
             return CaseResult(case.name, case.kind, "error", _describe(exc))
         finally:
@@ -268,7 +274,9 @@ class Runner:
     ) -> CaseResult:
         settings = self.settings
         budget_ns = int(budget_s * 1e9)
-        gc.collect()
+        # The young generations only: what the setup left. A full collection per case would cost
+        # tens of milliseconds each with the peers' modules loaded; run() does one at the start.
+        gc.collect(1)
         started = self.clock()
         first = self.time_calls(fn, 1)  # warm-up: caches, lazy imports, first allocations
         slow = settings.quick and SLOW_TAG in workload.tags
@@ -315,6 +323,7 @@ class Runner:
         order = list(range(len(workloads)))
         if settings.total_budget_s is not None:
             order.sort(key=lambda i: SLOW_TAG not in workloads[i].tags)
+        gc.collect()
         started = self.clock()
         done = 0
         results: dict[int, WorkloadResult] = {}
