@@ -15,7 +15,7 @@ from typing import Any
 
 from . import registry, report
 from .core import Workload
-from .runner import FULL, QUICK, Progress, Runner
+from .runner import FULL, QUICK, Progress, Runner, WorkloadResult
 
 __all__ = ["add_parser", "build_parser", "configure", "main", "select"]
 
@@ -165,10 +165,13 @@ def main(args: argparse.Namespace) -> int:
         interrupted = runner.interrupted
         if interrupted:
             print("wsfast bench: interrupted; the cases timed so far:", file=sys.stderr)
+        duration = time.perf_counter() - started
+        if settings.total_budget_s is not None and duration > 2 * settings.total_budget_s:
+            _explain_overrun(results, duration, settings.total_budget_s)
         doc = report.to_document(
             results,
             settings,
-            duration_s=time.perf_counter() - started,
+            duration_s=duration,
             argv=_command_line(),
             only=patterns,
         )
@@ -206,6 +209,25 @@ def main(args: argparse.Namespace) -> int:
         print(f"wsfast bench: {errors} case(s) failed (see ERROR above)", file=sys.stderr)
         return 1
     return 0
+
+
+def _explain_overrun(results: Sequence[WorkloadResult], duration: float, budget: float) -> None:
+    """Says which families' setups and calls took the time when a budgeted run overran."""
+    per_family: dict[str, list[float]] = {}
+    for result in results:
+        spent = per_family.setdefault(result.workload.group, [0.0, 0.0])
+        for case in result.cases:
+            spent[0] += case.setup_s
+            spent[1] += case.wall_s
+    worst = sorted(per_family.items(), key=lambda item: -item[1][1])[:4]
+    details = ", ".join(
+        f"{name} {wall:.0f} s (setup {setup:.0f} s)" for name, (setup, wall) in worst
+    )
+    print(
+        f"wsfast bench: the run took {duration:.0f} s for a {budget:g} s budget; the costliest"
+        f" families: {details}",
+        file=sys.stderr,
+    )
 
 
 def _command_line() -> list[str]:
