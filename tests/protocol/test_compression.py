@@ -270,3 +270,27 @@ def test_streamed_compressed_message_limit(pair: Pair) -> None:
     events = transfer(client, server) + server.events()
     assert isinstance(events[-1], ConnectionFailed) and events[-1].code == 1009
     assert sum(len(e.data) for e in events[:-1]) <= 1000  # type: ignore[attr-defined]
+
+
+def _frame_headers(data: bytes) -> list[int]:
+    """First header byte of each (unmasked, short) frame in ``data``."""
+    firsts = []
+    offset = 0
+    while offset < len(data):
+        length = data[offset + 1] & 0x7F
+        header = 2
+        if length == 126:
+            length, header = int.from_bytes(data[offset + 2 : offset + 4], "big"), 4
+        firsts.append(data[offset])
+        offset += header + length
+    return firsts
+
+
+def test_rsv1_never_on_continuation_frames(pair: Pair) -> None:
+    # RFC 7692 §6.1: RSV1 on the first frame of a compressed message only.
+    _, server = deflate_pair(pair)
+    server.send_binary(bytes(1000), fin=False)
+    server.send_continuation(bytes(1000), fin=False)
+    server.send_ping(b"!")
+    server.send_continuation(bytes(1000), fin=True)
+    assert _frame_headers(wire(server)) == [0x42, 0x00, 0x89, 0x80]

@@ -466,3 +466,14 @@ def test_failure_then_eof(pair: Pair) -> None:
     events = server.events()
     assert isinstance(events[0], ConnectionFailed)
     assert events[1] == ConnectionClosed(1006, "", False)
+
+
+def test_client_uses_a_fresh_mask_key_per_frame(pair: Pair) -> None:
+    # RFC 6455 §5.3: the masking key MUST be unpredictable, a fresh one for each frame.
+    client, _ = plain(pair)
+    keys = set()
+    for _ in range(20):
+        client.send_binary(b"same payload")
+        frame = wire(client)
+        keys.add(frame[2:6])
+    assert len(keys) == 20
