@@ -689,18 +689,25 @@ cdef uint8_t _key_pool[KEY_POOL_SIZE]
 cdef Py_ssize_t _key_pos = KEY_POOL_SIZE
 
 
+# Guards the pool on free-threaded builds (a critical section is free under the GIL), so two
+# threads never draw the same key.
+cdef list _key_guard = []
+
+
 cdef int _random_key(uint8_t *out) except -1:
     """4 fresh random bytes (RFC 6455 §5.3: unpredictable), from a pool refilled with
     ``os.urandom`` 1024 keys at a time."""
     global _key_pos
-    cdef Py_ssize_t pos = _key_pos
+    cdef Py_ssize_t pos
     cdef bytes fresh
-    if pos < 0 or pos + 4 > KEY_POOL_SIZE:
-        fresh = os.urandom(KEY_POOL_SIZE)
-        memcpy(_key_pool, PyBytes_AS_STRING(fresh), KEY_POOL_SIZE)
-        pos = 0
-    _key_pos = pos + 4
-    memcpy(out, _key_pool + pos, 4)
+    with cython.critical_section(_key_guard):
+        pos = _key_pos
+        if pos < 0 or pos + 4 > KEY_POOL_SIZE:
+            fresh = os.urandom(KEY_POOL_SIZE)
+            memcpy(_key_pool, PyBytes_AS_STRING(fresh), KEY_POOL_SIZE)
+            pos = 0
+        _key_pos = pos + 4
+        memcpy(out, _key_pool + pos, 4)
     return 0
 
 
