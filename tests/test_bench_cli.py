@@ -253,6 +253,20 @@ def test_ctrl_c_reports_what_was_timed() -> None:
     assert statuses == [("skipped", "interrupted")] * 3
 
 
+def test_quick_mode_is_announced_to_the_workloads(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from wsfast.bench import runner
+
+    monkeypatch.setenv(runner.QUICK_ENV, "0")
+    assert not runner.quick_requested()
+    args = cli.build_parser().parse_args(["--list", "--only", "mask-copy/8B"])
+    assert cli.main(args) == 0 and not runner.quick_requested()
+    args = cli.build_parser().parse_args(["--quick", "--list", "--only", "mask-copy/8B"])
+    assert cli.main(args) == 0 and runner.quick_requested()
+    assert capsys.readouterr().out.startswith("mask-copy/8B: wsfast")
+
+
 def test_select() -> None:
     def w(group: str, size: str) -> Workload:
         return Workload(group, f"{group}/{size}", ())

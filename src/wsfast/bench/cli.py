@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import fnmatch
+import os
 import sys
 import time
 from collections.abc import Sequence
@@ -15,7 +16,7 @@ from typing import Any
 
 from . import registry, report
 from .core import Workload
-from .runner import FULL, QUICK, Progress, Runner, WorkloadResult
+from .runner import FULL, QUICK, QUICK_ENV, Progress, Runner, WorkloadResult
 
 __all__ = ["add_parser", "build_parser", "configure", "main", "select"]
 
@@ -144,6 +145,8 @@ def main(args: argparse.Namespace) -> int:
             names = {w.name for w in select(_stub_workloads(doc), patterns)}
             doc["workloads"] = [w for w in doc["workloads"] if w["name"] in names]
     else:
+        if args.quick:  # before the workloads are built: a layer may make them smaller
+            os.environ[QUICK_ENV] = "1"
         workloads = select(registry.all_workloads(), patterns)
         if not workloads:
             print(f"wsfast bench: no workload matches {', '.join(patterns)}", file=sys.stderr)

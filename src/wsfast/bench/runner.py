@@ -21,6 +21,7 @@ from __future__ import annotations
 import gc
 import itertools
 import math
+import os
 import shutil
 import statistics
 import sys
@@ -41,10 +42,20 @@ __all__ = [
     "Settings",
     "WorkloadResult",
     "interquartile_range",
+    "quick_requested",
 ]
 
 #: The tag a workload carries when a single call is expensive (a loopback echo of many messages).
 SLOW_TAG = "slow"
+
+#: Set to "1" by ``python -m wsfast bench --quick`` before the workloads are built, so that a
+#: layer's ``workloads()`` may make its calls smaller in quick mode (fewer frames per call ...).
+QUICK_ENV = "WSFAST_BENCH_QUICK"
+
+
+def quick_requested() -> bool:
+    """True when the workloads are being built for a ``--quick`` run (see :data:`QUICK_ENV`)."""
+    return os.environ.get(QUICK_ENV, "") not in ("", "0")
 
 
 @dataclass(frozen=True)
