@@ -89,6 +89,26 @@ def run(
     return frames, None, parser.buffered
 
 
+def run_packed(
+    impl: ModuleType, pieces: list[bytes], *, server: bool = True, **options: Any
+) -> tuple[list[tuple[Any, ...]], tuple[int, str] | None, int]:
+    """As :func:`run`, with ``feed_packed`` (frames completed in a failing call are not kept)."""
+    parser = impl.FrameParser(server=server, **options)
+    frames: list[tuple[Any, ...]] = []
+    for piece in pieces:
+        try:
+            headers, payloads = parser.feed_packed(piece)
+        except ProtocolError as exc:
+            return frames, (exc.code, exc.reason), parser.buffered
+        offset = 0
+        for flags, length in zip(headers[::2], headers[1::2], strict=True):
+            bits = (bool(flags & 0x80), bool(flags & 0x40), bool(flags & 0x20), bool(flags & 0x10))
+            frames.append((flags & 0x0F, *bits, payloads[offset : offset + length]))
+            offset += length
+        assert offset == len(payloads)
+    return frames, None, parser.buffered
+
+
 def every_split(stream: bytes) -> list[list[bytes]]:
     """The stream whole, in two pieces at every point, and one byte at a time."""
     splits = [[stream]]
@@ -829,6 +849,11 @@ def test_random_input_gets_the_same_verdict_in_both_twins(
     pieces = split(stream, cuts)
     verdict = run(python, pieces, **options)
     assert run(compiled, pieces, **options) == verdict
+    packed = run_packed(compiled, pieces, **options)
+    assert packed == run_packed(python, pieces, **options)
+    assert packed[1:] == verdict[1:]
+    if verdict[1] is None:
+        assert packed[0] == verdict[0]
     # However the stream is split, the verdict is the same.
     assert run(python, [stream], **options) == verdict
 
