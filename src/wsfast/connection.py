@@ -556,12 +556,19 @@ class Connection:
         if self.state is not OPEN or self._send_opcode:
             self._check_can_send_message()
         payload = data.encode("utf-8") if type(data) is str else data
+        if fin and self._codec is None and len(payload) < _SPLIT_WRITE_SIZE:
+            # Fast path: a small uncompressed message in one frame.
+            self._out.append(_build_frame(_OP_TEXT, payload, mask=self.is_client))
+            return
         self._send_data(_OP_TEXT, payload, fin)  # type: ignore[arg-type]
 
     def send_binary(self, data: bytes | bytearray | memoryview, fin: bool = True) -> None:
         """Sends a binary message, or the first frame of a fragmented one (``fin=False``)."""
         if self.state is not OPEN or self._send_opcode:
             self._check_can_send_message()
+        if fin and self._codec is None and len(data) < _SPLIT_WRITE_SIZE:
+            self._out.append(_build_frame(_OP_BINARY, data, mask=self.is_client))
+            return
         self._send_data(_OP_BINARY, data, fin)
 
     def send_continuation(
@@ -681,6 +688,8 @@ class ServerConnection(Connection):
         **options: Any,
     ) -> None:
         super().__init__(**options)
+        if isinstance(origins, str):
+            origins = (origins,)  # one origin, not an iterable of characters
         if origins is not None and not callable(origins):
             origins = frozenset(origins)
         self.origins = origins

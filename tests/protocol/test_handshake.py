@@ -493,3 +493,10 @@ def test_client_cannot_send_before_open() -> None:
         client.send_ping()
     with pytest.raises(InvalidState):
         client.send_close()
+
+
+def test_origin_policy_single_string() -> None:
+    _, events, _ = serve(request_bytes({"Origin": "https://good"}), origins="https://good")
+    assert isinstance(events[0], Request)
+    _, events, _ = serve(request_bytes({"Origin": "h"}), origins="https://good")
+    assert isinstance(events[0], HandshakeFailed)
