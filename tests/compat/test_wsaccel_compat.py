@@ -136,6 +136,9 @@ def test_masker_accepts_wsaccel_buffers(compat: ModuleType) -> None:
     assert compat.XorMaskerSimple(key).process(memoryview(data)[::2]) == reference_mask(
         data[::2], key
     )
+    assert compat.XorMaskerSimple(key).process(memoryview(data)[::-1]) == reference_mask(
+        data[::-1], key
+    )
     assert compat.XorMaskerSimple(memoryview(b"xxabcd")[2:]).process(data) == expected
     assert compat.XorMaskerSimple(bytearray(key)).process(b"") == b""
 
