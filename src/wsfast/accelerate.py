@@ -29,7 +29,9 @@ What each name patches (every change is recorded, so :func:`restore` can undo it
     ``autobahn.websocket.utf8validator``, whichever of autobahn's implementations (NVX or pure
     Python) they had chosen.
 
-Calling :func:`accelerate` again for a library already accelerated changes nothing.
+Calling :func:`accelerate` again for a library already accelerated changes nothing. The module
+itself is callable: ``import wsfast.accelerate; wsfast.accelerate("websocket-client")`` is
+``wsfast.accelerate.accelerate("websocket-client")`` (the latter is the form type checkers know).
 """
 
 from __future__ import annotations
@@ -246,3 +248,15 @@ def accelerated() -> tuple[str, ...]:
     """The libraries currently accelerated, by their canonical names."""
     with _lock:
         return tuple(_applied)
+
+
+class _CallableModule(ModuleType):
+    """Lets ``wsfast.accelerate("autobahn")`` work as well as ``wsfast.accelerate.accelerate(...)``:
+    the module and the function share a name, and a function exported under the module's name
+    would hide the module (and ``restore``)."""
+
+    def __call__(self, *libraries: str) -> list[str]:
+        return accelerate(*libraries)
+
+
+sys.modules[__name__].__class__ = _CallableModule

@@ -535,6 +535,15 @@ def test_accelerate_autobahn(clean_accelerate: None) -> None:
     assert accelerate_module.accelerated() == ()
 
 
+def test_module_is_callable(clean_accelerate: None) -> None:
+    import wsfast.accelerate
+
+    assert wsfast.accelerate("wsaccel") == accelerate_module.accelerate("wsaccel")  # type: ignore[operator]
+    assert wsfast.accelerate.accelerated() == ("wsaccel",)
+    wsfast.accelerate.restore()
+    assert wsfast.accelerate.accelerated() == ()
+
+
 def test_wsaccel_style_patch_autobahn(clean_accelerate: None) -> None:
     pytest.importorskip("autobahn.websocket.protocol")
     from wsfast.compat import wsaccel
