@@ -413,7 +413,7 @@ def test_machine_info() -> None:
 
     assert info["simd"]["mask"] == masking.simd_level()
     versions = report.package_versions()
-    assert set(versions) == {"wsfast", *report.PEERS}
+    assert set(versions) == {"wsfast", *report.PEERS, *report.SUPPORTING}
     assert versions["wsfast"]
 
 
@@ -493,7 +493,7 @@ def test_quick_run_json(quick_run: dict[str, Any]) -> None:
     assert doc["settings"]["quick"] is True and doc["settings"]["only"] == ["mask"]
     assert {"cpu", "python", "simd", "wsfast_implementation"} <= set(doc["machine"])
     assert "mask" in doc["machine"]["simd"]
-    assert set(doc["versions"]) == {"wsfast", *report.PEERS}
+    assert set(doc["versions"]) == {"wsfast", *report.PEERS, *report.SUPPORTING}
     for workload in doc["workloads"]:
         for case in workload["cases"]:
             if case["status"] == "skipped":

@@ -43,6 +43,9 @@ SCHEMA = "wsfast-bench/1"
 #: The libraries wsfast is compared with; each is a distribution name on PyPI.
 PEERS = ("websockets", "aiohttp", "wsproto", "picows", "wsaccel", "autobahn")
 
+#: Other packages some workloads use (the echo's event loop, the wsaccel drop-in's client).
+SUPPORTING = ("uvloop", "websocket-client")
+
 #: Column order within a table: ours, our twin, peers, physical limits.
 _KIND_ORDER = {"wsfast": 0, "wsfast-python": 1, "peer": 2, "limit": 3}
 
@@ -104,9 +107,9 @@ def simd_levels() -> dict[str, str]:
 
 
 def package_versions() -> dict[str, str | None]:
-    """Installed versions of wsfast and every peer (``None``: not installed)."""
+    """Installed versions of wsfast, every peer and supporting package (``None``: not installed)."""
     versions: dict[str, str | None] = {}
-    for name in ("wsfast", *PEERS):
+    for name in ("wsfast", *PEERS, *SUPPORTING):
         try:
             versions[name] = importlib.metadata.version(name)
         except importlib.metadata.PackageNotFoundError:
