@@ -525,3 +525,36 @@ def test_deflate_settings_are_configurable() -> None:
                 assert await ws.recv() == "abc" * 1000
 
     run(main())
+
+
+def test_answers_to_a_batch_of_messages_are_coalesced_into_few_writes() -> None:
+    """Messages that arrive in one read are answered with one write (one system call), not one
+    write per message; order is kept."""
+    writes: list[int] = []
+
+    async def handler(ws: Any) -> None:
+        transport = ws.transport
+        original_write, original_writelines = transport.write, transport.writelines
+
+        def write(data: Any) -> None:
+            writes.append(1)
+            original_write(data)
+
+        def writelines(pieces: Any) -> None:
+            writes.append(1)
+            original_writelines(pieces)
+
+        transport.write, transport.writelines = write, writelines
+        await echo(ws)
+
+    async def main() -> None:
+        async with serve(handler, "127.0.0.1", 0, compression=None, max_queue=None) as server:
+            async with connect(uri(server), compression=None, max_queue=None) as ws:
+                for i in range(100):
+                    ws._conn.send_binary(i.to_bytes(2, "big") * 100)
+                ws._write(ws._conn.data_to_send())  # all 100 frames in one write
+                for i in range(100):
+                    assert await ws.recv() == i.to_bytes(2, "big") * 100
+        assert 1 <= len(writes) <= 10
+
+    run(main())

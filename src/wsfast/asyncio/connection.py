@@ -68,6 +68,10 @@ OWN_READ_BUFFER_SIZE = 64 * 1024
 _OK_CODES = frozenset({1000, 1001, 1005})
 
 _USE_WRITELINES = sys.version_info >= (3, 12)  # a vectored write (sendmsg) since 3.12
+#: Pieces at least this large are written on their own, never joined (copied) with others.
+_LARGE_PIECE = 16 * 1024
+#: Coalesced frames are written once this many are queued.
+_MAX_PENDING_PIECES = 256
 
 
 class ConnectionClosed(WebSocketError):
@@ -170,6 +174,7 @@ class WebSocket(asyncio.BufferedProtocol):
         "_messages",
         "_on_open",
         "_open_waiter",
+        "_pending",
         "_pings",
         "_read_view",
         "_reading_paused",
@@ -210,6 +215,8 @@ class WebSocket(asyncio.BufferedProtocol):
         self._write_limit = write_limit
         self._writing_paused = False
         self._drain_waiter: asyncio.Future[None] | None = None
+        #: Small frames queued by _write_soon(), written together (None when there are none).
+        self._pending: list[Any] | None = None
         self._pings: dict[bytes, tuple[asyncio.Future[float], float]] | None = None
         self._open_waiter: asyncio.Future[None] | None = None
         self._closed_waiter: asyncio.Future[None] | None = None
@@ -374,6 +381,7 @@ class WebSocket(asyncio.BufferedProtocol):
         if waiter is not None and not waiter.done():
             waiter.set_result(None)
         self._read_view = None
+        self._pending = None
         if self.server is not None:
             self.server._connection_lost(self)
 
@@ -437,6 +445,12 @@ class WebSocket(asyncio.BufferedProtocol):
     # --- writing ----------------------------------------------------------------------------
 
     def _write(self, pieces: list[Any]) -> None:
+        """Writes ``pieces`` now, after any frames queued by :meth:`_write_soon`."""
+        pending = self._pending
+        if pending is not None:
+            self._pending = None
+            pending.extend(pieces)
+            pieces = pending
         transport = self._transport
         if transport is None or transport.is_closing():
             return
@@ -445,9 +459,36 @@ class WebSocket(asyncio.BufferedProtocol):
         elif _USE_WRITELINES:
             transport.writelines(pieces)
         else:
-            # Before 3.12 writelines() joins the pieces: a large payload would be copied.
+            # Before 3.12 writelines() joins the pieces: join the small frames once, and write
+            # large payloads (separate pieces from the sans-IO layer) without copying them.
+            small: list[Any] = []
             for piece in pieces:
+                if len(piece) < _LARGE_PIECE:
+                    small.append(piece)
+                    continue
+                if small:
+                    transport.write(b"".join(small))
+                    small = []
                 transport.write(piece)
+            if small:
+                transport.write(b"".join(small) if len(small) > 1 else small[0])
+
+    def _write_soon(self, pieces: list[Any]) -> None:
+        """Queues small frames while the application is still answering a batch of received
+        messages: they go out in one write (one system call) when it runs out of messages
+        (``recv()`` would wait), or at the latest in the next step of the event loop."""
+        pending = self._pending
+        if pending is None:
+            self._pending = pieces
+            self._loop.call_soon(self._flush_pending)
+        else:
+            pending.extend(pieces)
+            if len(pending) >= _MAX_PENDING_PIECES:
+                self._write([])
+
+    def _flush_pending(self) -> None:
+        if self._pending is not None:
+            self._write([])
 
     async def _drain(self) -> None:
         while self._writing_paused and self._conn.state is not _CLOSED:
@@ -466,6 +507,8 @@ class WebSocket(asyncio.BufferedProtocol):
     def _close_transport(self) -> None:
         transport = self._transport
         if transport is not None and not transport.is_closing():
+            if self._pending is not None:
+                self._write([])
             transport.close()
             if self.close_timeout is not None:
                 # transport.close() waits for the buffer to drain; a peer that stopped reading
@@ -530,6 +573,8 @@ class WebSocket(asyncio.BufferedProtocol):
                 raise self._closed_exception()
             if self._recv_waiter is not None:
                 raise RuntimeError("recv() is already being awaited by another task")
+            if self._pending is not None:
+                self._write([])  # the batch is answered: write it before waiting
             waiter = self._recv_waiter = self._loop.create_future()
             try:
                 await waiter
@@ -542,15 +587,19 @@ class WebSocket(asyncio.BufferedProtocol):
                 self._transport.resume_reading()
         return message
 
-    def __aiter__(self) -> AsyncIterator[Data]:
-        return self._iterate()
+    def __aiter__(self) -> WebSocket:
+        return self
 
-    async def _iterate(self) -> AsyncIterator[Data]:
+    async def __anext__(self) -> Data:
+        """``async for message in ws``: ends when the connection closes normally, raises
+        :class:`ConnectionClosedError` when it closes with an error."""
+        messages = self._messages
+        if messages and not self._reading_paused:
+            return messages.popleft()  # fast path: no extra coroutine per message
         try:
-            while True:
-                yield await self.recv()
+            return await self.recv()
         except ConnectionClosedOK:
-            return
+            raise StopAsyncIteration from None
 
     # --- sending ----------------------------------------------------------------------------
 
@@ -574,7 +623,11 @@ class WebSocket(asyncio.BufferedProtocol):
         else:
             raise TypeError(f"cannot send {type(message).__name__}: str or bytes-like expected")
         out = conn.data_to_send()
-        if out:
+        if (self._messages or self._pending is not None) and len(out) == 1:
+            # More received messages wait for the application (a batch arrived in one read):
+            # coalesce the answers into one write.
+            self._write_soon(out)
+        else:
             self._write(out)
         if self._writing_paused:
             await self._drain()
