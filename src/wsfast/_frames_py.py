@@ -127,6 +127,22 @@ def _frame_repr(opcode: int, payload: bytes, fin: bool, rsv1: bool, rsv2: bool, 
     return text + ")"
 
 
+# The first header byte -> (opcode, fin, rsv1, rsv2, rsv3), for building frames without
+# converting each field.
+_HEADER_FIELDS: Final = tuple(
+    (b & 0x0F, bool(b & 0x80), bool(b & 0x40), bool(b & 0x20), bool(b & 0x10)) for b in range(256)
+)
+_new_object = object.__new__
+
+
+def _frame_from_header(first: int, payload: bytes) -> Frame:
+    """A Frame from a checked header byte and its payload, without ``__init__``'s conversions."""
+    frame = _new_object(Frame)
+    frame._opcode, frame._fin, frame._rsv1, frame._rsv2, frame._rsv3 = _HEADER_FIELDS[first]
+    frame._payload = payload
+    return frame
+
+
 # --- UTF-8 ------------------------------------------------------------------------------------
 
 
@@ -249,6 +265,10 @@ def _header_size(second_byte: int) -> int:
     if second_byte & 0x80:
         size += 4
     return size
+
+
+# The second header byte -> the size of the whole header (2-14), looked up once per frame.
+_HEADER_SIZES: Final = tuple(_header_size(b) for b in range(256))
 
 
 class FrameParser:
@@ -424,7 +444,7 @@ class FrameParser:
                     pos += take
                     if len(header) < 2:
                         return
-                size = _header_size(header[1])
+                size = _HEADER_SIZES[header[1]]
                 take = min(size - len(header), end - pos)
                 header += data[pos : pos + take]
                 pos += take
@@ -438,7 +458,7 @@ class FrameParser:
                     if end > pos:
                         header += data[pos:end]
                     return
-                size = _header_size(data[pos + 1])
+                size = _HEADER_SIZES[data[pos + 1]]
                 if end - pos < size:
                     header += data[pos:end]
                     return
@@ -565,10 +585,7 @@ class FrameParser:
             self._message_opcode = 0
             self._message_size = 0
             self._utf8 = None
-        first = self._frame_first
-        frames.append(
-            Frame(opcode, payload, fin, bool(first & 0x40), bool(first & 0x20), bool(first & 0x10))
-        )
+        frames.append(_frame_from_header(self._frame_first, payload))
 
 
 # --- builder ----------------------------------------------------------------------------------
