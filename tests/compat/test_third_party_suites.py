@@ -228,6 +228,7 @@ def _run_suite(
     assert result.returncode == 0, f"{library}'s tests failed with wsfast:\n{tail}"
     assert report, f"no report from the runner:\n{tail}"
     summary: dict[str, object] = json.loads(report[-1][len("WSFAST-SUITE ") :])
+    print(f"{library}: calls to wsfast's classes during its tests: {summary['counts']}")
     return summary
 
 
