@@ -414,41 +414,49 @@ cdef class FrameParser:
 
     def feed_packed(self, data):
         """Lower-level :meth:`feed`: ``([flags, length, ...], payloads back to back)``."""
-        cdef Py_ssize_t bound
+        cdef Py_buffer view
+        cdef bint release = False
+        cdef const uint8_t *src
+        cdef Py_ssize_t length, bound
+        cdef PyObject *out = NULL
+        cdef list headers = []
         if self._error is not None:
             self._raise_failed()
-        if self._in_payload:
-            bound = <Py_ssize_t>self._got
-        else:
-            bound = 0
         if PyBytes_CheckExact(data):
-            bound += PyBytes_GET_SIZE(data)
+            src = <const uint8_t *>PyBytes_AS_STRING(data)
+            length = PyBytes_GET_SIZE(data)
         else:
-            if not PyObject_CheckBuffer(data):
-                raise TypeError(f"data must be a bytes-like object, not {type(data).__name__}")
-            bound += memoryview(data).nbytes
-        # Completed payloads cannot exceed what was held plus what arrives: write them into one
-        # bytes object of that size, shrunk to what was written at the end (no second copy).
-        cdef PyObject *out = _bytes_new(bound)
-        cdef list headers = []
-        self._packed = True
-        self._packed_headers = headers
-        self._packed_out = <uint8_t *>PyBytes_AS_STRING(<object>out)
-        self._packed_pos = 0
+            _get_buffer(data, &view, PyBUF_SIMPLE, "data")
+            release = True
+            src = <const uint8_t *>view.buf
+            length = view.len
         try:
-            self._feed(data)
+            # Completed payloads cannot exceed what was held plus what arrives (measured on the
+            # buffer actually read): write them into one bytes object of that size, shrunk to
+            # what was written at the end (no second copy).
+            bound = length + (<Py_ssize_t>self._got if self._in_payload else 0)
+            out = _bytes_new(bound)
+            self._packed = True
+            self._packed_headers = headers
+            self._packed_out = <uint8_t *>PyBytes_AS_STRING(<object>out)
+            self._packed_pos = 0
+            self._parse(src, length)
         except ProtocolError as exc:
-            _decref(out)
+            if out != NULL:
+                _decref(out)
             self._fail(exc)
             exc.frames = []
             raise
         except BaseException:
-            _decref(out)
+            if out != NULL:
+                _decref(out)
             raise
         finally:
             self._packed = False
             self._packed_headers = None
             self._packed_out = NULL
+            if release:
+                PyBuffer_Release(&view)
         return headers, _bytes_finish(out, self._packed_pos)
 
     cdef int _feed(self, object data) except -1:
