@@ -228,7 +228,8 @@ def _run_suite(
     assert result.returncode == 0, f"{library}'s tests failed with wsfast:\n{tail}"
     assert report, f"no report from the runner:\n{tail}"
     summary: dict[str, object] = json.loads(report[-1][len("WSFAST-SUITE ") :])
-    print(f"{library}: calls to wsfast's classes during its tests: {summary['counts']}")
+    outcome = [line for line in result.stdout.splitlines() if " passed" in line][-1:]
+    print(f"{library}: {' '.join(outcome)}; calls to wsfast's classes: {summary['counts']}")
     return summary
 
 
