@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from . import _speedups
+from . import _speedups, accelerate
 from .connection import ClientConnection, ServerConnection, State
 from .exceptions import PayloadTooBig, ProtocolError, WebSocketError
 from .frames import CloseCode, Frame, FrameParser, Opcode, build_frame
@@ -60,6 +60,7 @@ __all__ = [
     "Utf8Validator",
     "WebSocketError",
     "__version__",
+    "accelerate",
     "build_frame",
     "connect",
     "decode_utf8",
