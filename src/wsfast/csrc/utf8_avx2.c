@@ -66,12 +66,16 @@ static size_t wsf_u8_scan256(const uint8_t *data, size_t len) {
     }
     if (i < len) {
         /* The tail, copied into a zeroed block: the padding is ASCII, which flags a code point
-         * cut by the end as too short, so a clean tail means complete. */
+         * cut by the end as too short, so a clean tail means complete. An error only in the
+         * padding means exactly that: a valid prefix that ends inside a code point, which the
+         * scalar step finishes from the last lead byte. */
         uint8_t buf[32] = {0};
         memcpy(buf, data + i, len - i);
         __m256i a = _mm256_loadu_si256((const __m256i *)buf);
         __m256i err = wsf_u8_check256(a, prev);
-        return (!_mm256_testz_si256(err, err)) ? i : WSF_U8_COMPLETE;
+        if (_mm256_testz_si256(err, err)) return WSF_U8_COMPLETE;
+        unsigned flagged = ~(unsigned)_mm256_movemask_epi8(_mm256_cmpeq_epi8(err, _mm256_setzero_si256()));
+        return (flagged & ((1u << (len - i)) - 1)) ? i : len; /* len - i < 32 */
     }
     /* Ended on a block boundary: complete unless the last block ends inside a code point. */
     __m256i err = _mm256_subs_epu8(prev, incomplete_limit);

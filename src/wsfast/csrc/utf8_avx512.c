@@ -72,11 +72,14 @@ static size_t wsf_u8_scan512(const uint8_t *data, size_t len) {
     }
     if (i < len) {
         /* The tail in one masked load (no read past the end), padded with zeros: ASCII, which
-         * flags a code point cut by the end as too short, so a clean tail means complete. */
+         * flags a code point cut by the end as too short, so a clean tail means complete. An
+         * error only in the padding means exactly that: a valid prefix that ends inside a code
+         * point, which the scalar step finishes from the last lead byte. */
         __mmask64 m = (__mmask64)((1ULL << (len - i)) - 1); /* len - i < 64 */
         __m512i a = _mm512_maskz_loadu_epi8(m, (const void *)(data + i));
         __m512i err = wsf_u8_check512(a, prev);
-        return _mm512_test_epi8_mask(err, err) ? i : WSF_U8_COMPLETE;
+        if (!_mm512_test_epi8_mask(err, err)) return WSF_U8_COMPLETE;
+        return _mm512_mask_test_epi8_mask(m, err, err) ? i : len;
     }
     incomplete = _mm512_subs_epu8(prev, incomplete_limit);
     return _mm512_test_epi8_mask(incomplete, incomplete) ? len : WSF_U8_COMPLETE;

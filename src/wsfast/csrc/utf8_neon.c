@@ -59,12 +59,17 @@ static size_t wsf_u8_scan_neon(const uint8_t *data, size_t len) {
     }
     if (i < len) {
         /* The tail, copied into a zeroed block: the padding is ASCII, which flags a code point
-         * cut by the end as too short, so a clean tail means complete. */
+         * cut by the end as too short, so a clean tail means complete. An error only in the
+         * padding means exactly that: a valid prefix that ends inside a code point, which the
+         * scalar step finishes from the last lead byte. */
         uint8_t buf[16] = {0};
         memcpy(buf, data + i, len - i);
         uint8x16_t a = vld1q_u8(buf);
         uint8x16_t err = wsf_u8_check_neon(a, prev, t_b1h, t_b1l, t_b2h);
-        return (vmaxvq_u8(err)) ? i : WSF_U8_COMPLETE;
+        if (!vmaxvq_u8(err)) return WSF_U8_COMPLETE;
+        static const uint8_t iota[16] = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15};
+        uint8x16_t real = vcltq_u8(vld1q_u8(iota), vdupq_n_u8((uint8_t)(len - i)));
+        return vmaxvq_u8(vandq_u8(err, real)) ? i : len;
     }
     /* Ended on a block boundary: complete unless the last block ends inside a code point. */
     uint8x16_t err = vqsubq_u8(prev, limit);

@@ -63,12 +63,16 @@ static size_t wsf_u8_scan128(const uint8_t *data, size_t len) {
     }
     if (i < len) {
         /* The tail, copied into a zeroed block: the padding is ASCII, which flags a code point
-         * cut by the end as too short, so a clean tail means complete. */
+         * cut by the end as too short, so a clean tail means complete. An error only in the
+         * padding means exactly that: a valid prefix that ends inside a code point, which the
+         * scalar step finishes from the last lead byte. */
         uint8_t buf[16] = {0};
         memcpy(buf, data + i, len - i);
         __m128i a = _mm_loadu_si128((const __m128i *)buf);
         __m128i err = wsf_u8_check128(a, prev);
-        return (!_mm_testz_si128(err, err)) ? i : WSF_U8_COMPLETE;
+        if (_mm_testz_si128(err, err)) return WSF_U8_COMPLETE;
+        unsigned flagged = ~(unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(err, _mm_setzero_si128()));
+        return (flagged & ((1u << (len - i)) - 1)) ? i : len; /* len - i < 16 */
     }
     /* Ended on a block boundary: complete unless the last block ends inside a code point. */
     __m128i err = _mm_subs_epu8(prev, incomplete_limit);
