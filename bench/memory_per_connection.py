@@ -30,6 +30,14 @@ from wsfast.bench.echo_server import run as run_loop
 MESSAGE = b'{"type": "hello", "id": 1}'
 
 
+def make_message(size: int) -> bytes:
+    """A JSON-like text message of ``size`` bytes (compressible, like real traffic)."""
+    if size <= len(MESSAGE):
+        return MESSAGE[:size]
+    body = b", ".join(b'"field%d": %d' % (i, i * 7) for i in range(size // 8))
+    return (b"{" + body)[: size - 1] + b"}"
+
+
 def rss_bytes(pid: int) -> int:
     with open(f"/proc/{pid}/status") as f:
         for line in f:
@@ -41,15 +49,29 @@ def rss_bytes(pid: int) -> int:
 def _masked_frame(payload: bytes, rsv1: bool) -> bytes:
     key = os.urandom(4)
     masked = bytes(b ^ key[i % 4] for i, b in enumerate(payload))
-    assert len(payload) < 126
-    return bytes([0x81 | (0x40 if rsv1 else 0), 0x80 | len(payload)]) + key + masked
+    first = 0x81 | (0x40 if rsv1 else 0)
+    if len(payload) < 126:
+        return bytes([first, 0x80 | len(payload)]) + key + masked
+    assert len(payload) < 65536
+    return bytes([first, 0x80 | 126]) + len(payload).to_bytes(2, "big") + key + masked
+
+
+def _frame_size(data: bytes) -> int:
+    """Size of the (unmasked, server) frame at the start of ``data``, as far as known."""
+    length = data[1] & 0x7F
+    if length == 126:
+        return 4 + int.from_bytes(data[2:4], "big") if len(data) >= 4 else 1 << 30
+    return 2 + length
 
 
 class RawClient(asyncio.Protocol):
     """Handshake, one message, wait for the echo; then stay idle."""
 
-    def __init__(self, port: int, compression: bool, done: asyncio.Future[None]) -> None:
+    def __init__(
+        self, port: int, compression: bool, done: asyncio.Future[None], message: bytes
+    ) -> None:
         self.port = port
+        self.message = message
         self.compression = compression
         self.done = done
         self.buffer = b""
@@ -89,13 +111,13 @@ class RawClient(asyncio.Protocol):
                 match = re.search(r"client_max_window_bits=(\d+)", text)
                 bits = int(match.group(1)) if match else 15
                 compressor = zlib.compressobj(6, zlib.DEFLATED, -max(bits, 9))
-                payload = compressor.compress(MESSAGE) + compressor.flush(zlib.Z_SYNC_FLUSH)
+                payload = compressor.compress(self.message) + compressor.flush(zlib.Z_SYNC_FLUSH)
                 assert self.transport is not None
                 self.transport.write(_masked_frame(payload[:-4], rsv1=True))
             else:
                 assert self.transport is not None
-                self.transport.write(_masked_frame(MESSAGE, rsv1=False))
-        if len(self.buffer) >= 2 and len(self.buffer) >= 2 + (self.buffer[1] & 0x7F):
+                self.transport.write(_masked_frame(self.message, rsv1=False))
+        if len(self.buffer) >= 2 and len(self.buffer) >= _frame_size(self.buffer):
             if not self.done.done():
                 self.done.set_result(None)
 
@@ -104,7 +126,9 @@ class RawClient(asyncio.Protocol):
             self.done.set_exception(ConnectionError("closed before the echo"))
 
 
-async def open_connections(port: int, count: int, compression: bool) -> list[asyncio.Transport]:
+async def open_connections(
+    port: int, count: int, compression: bool, message: bytes
+) -> list[asyncio.Transport]:
     loop = asyncio.get_running_loop()
     transports: list[asyncio.Transport] = []
     batch = 250
@@ -113,7 +137,7 @@ async def open_connections(port: int, count: int, compression: bool) -> list[asy
         for _ in range(min(batch, count - start)):
             done: asyncio.Future[None] = loop.create_future()
             transport, _ = await loop.create_connection(
-                lambda done=done: RawClient(port, compression, done), "127.0.0.1", port
+                lambda done=done: RawClient(port, compression, done, message), "127.0.0.1", port
             )
             transports.append(transport)  # type: ignore[arg-type]
             futures.append(done)
@@ -121,16 +145,16 @@ async def open_connections(port: int, count: int, compression: bool) -> list[asy
     return transports
 
 
-async def measure(library: str, count: int, compression: bool) -> tuple[float, int]:
+async def measure(library: str, count: int, compression: bool, message: bytes) -> tuple[float, int]:
     compression = compression and library != "picows"
     server = EchoServer(library, compression=compression)
     try:
-        warm = await open_connections(server.port, 50, compression)
+        warm = await open_connections(server.port, 50, compression, message)
         for transport in warm:
             transport.abort()
         await asyncio.sleep(0.5)
         before = rss_bytes(server.pid)
-        transports = await open_connections(server.port, count, compression)
+        transports = await open_connections(server.port, count, compression, message)
         await asyncio.sleep(1.0)  # let the server settle (handlers parked in recv)
         after = rss_bytes(server.pid)
         for transport in transports:
@@ -145,17 +169,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--connections", type=int, default=2000)
     parser.add_argument("--libraries", default="wsfast,websockets,aiohttp,picows")
     parser.add_argument("--no-compression", action="store_true")
+    parser.add_argument(
+        "--message-size", type=int, default=len(MESSAGE), help="bytes of the one message sent"
+    )
     args = parser.parse_args(argv)
+    message = make_message(args.message_size)
     print(
-        f"Server RSS per idle connection, {args.connections} connections, one small "
-        f"{'compressed ' if not args.no_compression else ''}message each"
+        f"Server RSS per idle connection, {args.connections} connections, one "
+        f"{'compressed ' if not args.no_compression else ''}message of {len(message)} bytes each"
     )
     results = {}
     for library in [name.strip() for name in args.libraries.split(",") if name.strip()]:
         started = time.perf_counter()
         try:
             per_connection, total = run_loop(
-                measure(library, args.connections, not args.no_compression), False
+                measure(library, args.connections, not args.no_compression, message), False
             )
         except Exception as exc:  # a peer that is missing or fails is reported, not fatal
             print(f"  {library:<11} failed: {type(exc).__name__}: {exc}")

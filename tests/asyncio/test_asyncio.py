@@ -558,3 +558,22 @@ def test_answers_to_a_batch_of_messages_are_coalesced_into_few_writes() -> None:
         assert 1 <= len(writes) <= 10
 
     run(main())
+
+
+def test_messages_before_a_protocol_error_are_answered_before_the_close() -> None:
+    """A valid message and a broken frame in one read: the handler's answer to the message goes
+    out before the server's Close 1002 (Autobahn's strict behaviour, e.g. case 3.2)."""
+    from wsfast.frames import build_frame
+
+    async def main() -> None:
+        async with serve(echo, "127.0.0.1", 0, compression=None) as server:
+            ws = await connect(uri(server), compression=None)
+            ws._conn.send_text("answer me")
+            bad = build_frame(0x1, b"x", rsv2=True, mask=True)  # RSV2 without extension: 1002
+            ws._write([*ws._conn.data_to_send(), bad])
+            assert await ws.recv() == "answer me"
+            with pytest.raises(ConnectionClosedError) as info:
+                await ws.recv()
+            assert info.value.code == 1002
+
+    run(main())

@@ -42,19 +42,29 @@ def echo_server() -> Iterator[str]:
 
 
 def test_client_sends_lines_and_prints_messages(echo_server: str) -> None:
-    result = subprocess.run(
+    process = subprocess.Popen(
         [sys.executable, "-m", "wsfast", "client", echo_server],
-        input="hello\nsecond line é\n",
-        capture_output=True,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
         text=True,
-        timeout=TIMEOUT,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
     )
-    assert result.returncode == 0, result.stderr
-    lines = result.stdout.splitlines()
-    assert lines[0] == f"connected to {echo_server}"
-    assert "< hello" in lines
-    assert "< second line é" in lines
-    assert lines[-1] == "connection closed: 1000"
+    assert process.stdin is not None and process.stdout is not None
+    try:
+        assert process.stdout.readline() == f"connected to {echo_server}\n"
+        # Like a person typing: one line, then its echo, then the next.
+        for line in ["hello", "second line é"]:
+            process.stdin.write(line + "\n")
+            process.stdin.flush()
+            assert process.stdout.readline() == f"< {line}\n"
+        process.stdin.close()  # Ctrl-D: the client closes the connection
+        assert process.stdout.readline() == "connection closed: 1000\n"
+        assert process.wait(TIMEOUT) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
 
 
 def test_client_reports_a_refused_connection() -> None:

@@ -325,23 +325,25 @@ class WebSocket(asyncio.BufferedProtocol):
     def buffer_updated(self, nbytes: int) -> None:
         view = self._read_view
         assert view is not None
-        conn = self._conn
-        conn.receive_data(view[:nbytes])
-        events = conn.events()
-        if events:
-            self._process_events(events)
-        out = conn.data_to_send()
-        if out:
-            self._write(out)
-        if conn.should_close_transport:
-            self._close_transport()
+        self._received(view[:nbytes])
 
     def data_received(self, data: bytes) -> None:  # for transports that do not buffer-read
+        self._received(data)
+
+    def _received(self, data: Any) -> None:
         conn = self._conn
         conn.receive_data(data)
         events = conn.events()
         if events:
             self._process_events(events)
+            if conn._deferred_failure is not None and self._messages:
+                # The peer broke the protocol behind complete messages. The sans-IO layer
+                # fails the connection at the next data_to_send(): let the application answer
+                # the messages first (its sends flush the answers, then our Close), or at the
+                # latest in the next step of the loop (RFC 6455 §7.1.7 fails "as soon as
+                # practical"; Autobahn's strict behaviour echoes those messages).
+                self._loop.call_soon(self._flush)
+                return
         out = conn.data_to_send()
         if out:
             self._write(out)
@@ -629,7 +631,9 @@ class WebSocket(asyncio.BufferedProtocol):
             self._write_soon(out)
         else:
             self._write(out)
-        if self._writing_paused:
+        if conn.should_close_transport:
+            self._close_transport()  # a failure was waiting behind the answered messages
+        elif self._writing_paused:
             await self._drain()
         if conn.state is _CLOSED:
             raise self._closed_exception()
