@@ -38,10 +38,6 @@ int wsf_utf8_valid(const uint8_t *data, size_t len);
  * updating it; returns 1 or 0 as wsf_utf8_feed. */
 int wsf_utf8_feed_scalar(wsf_utf8_state *s, const uint8_t *data, size_t len);
 
-/* 1 if every byte of data is ASCII (< 0x80): such text is valid UTF-8 and its str is one byte per
- * character (what decode_utf8 uses to build a str with a plain copy). */
-int wsf_utf8_is_ascii(const uint8_t *data, size_t len);
-
 /* Selects the widest kernel <= level that the CPU supports; returns the level in use. */
 int wsf_utf8_select(int level);
 int wsf_utf8_level(void);

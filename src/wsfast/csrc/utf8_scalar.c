@@ -92,19 +92,3 @@ int wsf_utf8_resume(wsf_utf8_state *s, const uint8_t *data, size_t len, size_t p
     s->offset += from;
     return wsf_utf8_feed_scalar(s, data + from, len - from);
 }
-
-int wsf_utf8_is_ascii(const uint8_t *data, size_t len) {
-    /* Eight words ORed per step: the compiler vectorises this at the baseline ISA (SSE2, NEON),
-     * which already runs at cache bandwidth for a test this simple. */
-    size_t i = 0;
-    uint64_t any = 0;
-    for (; i + 64 <= len; i += 64) {
-        any |= wsf_load64(data + i) | wsf_load64(data + i + 8) | wsf_load64(data + i + 16) |
-               wsf_load64(data + i + 24) | wsf_load64(data + i + 32) | wsf_load64(data + i + 40) |
-               wsf_load64(data + i + 48) | wsf_load64(data + i + 56);
-        if (any & 0x8080808080808080ULL) return 0;
-    }
-    for (; i + 8 <= len; i += 8) any |= wsf_load64(data + i);
-    for (; i < len; i++) any |= data[i];
-    return (any & 0x8080808080808080ULL) == 0;
-}
