@@ -471,10 +471,6 @@ def group_tables(doc: Document) -> list[GroupTable]:
             rows.append(row)
         notes: list[str] = []
         descriptions = [w.get("description") or "" for w in workloads]
-        if len(set(descriptions)) > 1:  # each row says what one call does
-            notes.extend(
-                f"{w['name']}: {d}" for w, d in zip(workloads, descriptions, strict=True) if d
-            )
         reasons: dict[str, str] = {}
         for name in dropped:
             for cases in by_name:
@@ -487,7 +483,11 @@ def group_tables(doc: Document) -> list[GroupTable]:
             for case in workload["cases"]
             if case["status"] == "error"
         )
-        description = descriptions[0] if len(set(descriptions)) == 1 else ""
+        # What one call does: the family's own words, or the first row's as an example (each
+        # row's description is in the JSON).
+        description = descriptions[0]
+        if len(set(descriptions)) > 1 and description:
+            description = f"{description} (first row)"
         tables.append(GroupTable(group, description, rows, notes, ratios))
     return tables
 
