@@ -577,3 +577,26 @@ def test_messages_before_a_protocol_error_are_answered_before_the_close() -> Non
             assert info.value.code == 1002
 
     run(main())
+
+
+def test_on_uvloop() -> None:
+    """uvloop calls get_buffer()/buffer_updated() too: echo, batches and flow control there."""
+    uvloop = pytest.importorskip("uvloop")
+
+    async def main() -> None:
+        async with serve(echo, "127.0.0.1", 0, max_queue=2) as server:
+
+            async def client() -> None:
+                async with connect(uri(server)) as ws:
+                    for size in (10, 70_000, 300_000):
+                        payload = os.urandom(size)
+                        await ws.send(payload)
+                        assert await ws.recv() == payload
+                    for i in range(50):
+                        await ws.send(f"m{i}")
+                    assert [await ws.recv() for _ in range(50)] == [f"m{i}" for i in range(50)]
+                    assert await ws.ping() >= 0
+
+            await asyncio.gather(*(client() for _ in range(10)))
+
+    uvloop.run(asyncio.wait_for(main(), TEST_TIMEOUT))

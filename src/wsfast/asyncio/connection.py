@@ -460,6 +460,12 @@ class WebSocket(asyncio.BufferedProtocol):
             transport.write(pieces[0])
         elif _USE_WRITELINES:
             transport.writelines(pieces)
+            # CPython 3.12/3.13's selector transport does not check its high-water mark in
+            # writelines() (write() does): without this, pause_writing() never comes and send()
+            # would buffer without bound. The check is idempotent; other transports lack it.
+            check = getattr(transport, "_maybe_pause_protocol", None)
+            if check is not None:
+                check()
         else:
             # Before 3.12 writelines() joins the pieces: join the small frames once, and write
             # large payloads (separate pieces from the sans-IO layer) without copying them.
