@@ -643,11 +643,21 @@ _KIND_COLORS = {
     "wsfast-python": ("#a5c8ff", "#cfe2ff"),
     "limit": ("#8c8c8c", "#c4c4c4"),
 }
-_PEER_COLORS = ("#e8590c", "#2f9e44", "#ae3ec9", "#f08c00", "#c2255c", "#0c8599", "#5c940d")
+#: A fixed colour per peer across every chart; other cases (bytes.decode ...) take the rest in turn.
+_NAMED_PEER_COLORS = {
+    "websockets": "#e8590c",
+    "aiohttp": "#ae3ec9",
+    "wsproto": "#0c8599",
+    "picows": "#2f9e44",
+    "wsaccel": "#c2255c",
+    "autobahn": "#f59f00",
+}
+_PEER_COLORS = ("#5c940d", "#845ef7", "#e67700", "#1098ad", "#d6336c", "#495057")
 
 
 def plot(doc: Document, path: str) -> None:
-    """Bar charts, one per workload group: each implementation's speed relative to the best peer.
+    """Bar charts of ratios: on top, wsfast against the best peer per family (geometric mean);
+    below, one chart per family with each implementation's speed relative to the best peer.
 
     Raises :class:`PlotUnavailable` when matplotlib is missing (``pip install 'wsfast[plot]'``).
     """
@@ -659,21 +669,58 @@ def plot(doc: Document, path: str) -> None:
         ) from None
     matplotlib.use("Agg")
     pyplot: Any = importlib.import_module("matplotlib.pyplot")
+    ticker: Any = importlib.import_module("matplotlib.ticker")
 
     groups = [
         (g, ws) for g, ws in _groups(doc).items() if any(reference_case(w["cases"]) for w in ws)
     ]
     if not groups:
         raise ValueError("nothing was timed: no plot to draw")
-    peer_colors: dict[str, str] = {}
+    tables = [t for t in group_tables(doc) if t.ratios]
     ncols = 1 if len(groups) <= 3 else 2
     nrows = math.ceil(len(groups) / ncols)
-    height = 3.0 * nrows + 1.0
-    figure, axes = pyplot.subplots(nrows, ncols, figsize=(9.5 * ncols, height), squeeze=False)
-    flat_axes = [axis for row in axes for axis in row]
-    for axis in flat_axes[len(groups) :]:
-        axis.set_visible(False)
-    for axis, (group, workloads) in zip(flat_axes, groups, strict=False):
+    summary_height = 3.2 if tables else 0.0
+    height = 3.0 * nrows + summary_height + 1.0
+    figure = pyplot.figure(figsize=(9.5 * ncols, height))
+    grid = figure.add_gridspec(
+        nrows + (1 if tables else 0),
+        ncols,
+        height_ratios=([summary_height] if tables else []) + [3.0] * nrows,
+    )
+
+    def log_axis(axis: Any) -> None:
+        axis.set_yscale("log")
+        # 1-2-5 ticks, so that a chart spanning less than a decade still has a scale.
+        axis.yaxis.set_major_locator(ticker.LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+        axis.yaxis.set_major_formatter(ticker.FuncFormatter(lambda value, _: f"{value:g}"))
+        axis.yaxis.set_minor_formatter(ticker.NullFormatter())
+        axis.axhline(1.0, color="black", linewidth=0.8)
+        axis.grid(axis="y", which="both", alpha=0.3)
+
+    if tables:
+        axis = figure.add_subplot(grid[0, :])
+        means = [geometric_mean(t.ratios) for t in tables]
+        colors = [_KIND_COLORS["wsfast"][0] if m >= 1 else "#e8590c" for m in means]
+        # Bars grow from 1 (as fast as the best peer), up when wsfast is faster, down when not.
+        heights = [m - 1.0 for m in means]
+        bars = axis.bar(range(len(tables)), heights, 0.6, bottom=1.0, color=colors)
+        axis.bar_label(bars, labels=[format_ratio(m) for m in means], fontsize=7, padding=1)
+        log_axis(axis)
+        axis.set_xticks(range(len(tables)))
+        axis.set_xticklabels([t.group for t in tables], fontsize=7, rotation=30, ha="right")
+        axis.set_ylabel("wsfast vs best peer")
+        overall = geometric_mean([r for t in tables for r in t.ratios])
+        axis.set_title(
+            "wsfast's speed relative to the fastest peer, geometric mean per family"
+            f" (all workloads: {format_ratio(overall)}; above 1, wsfast is faster)",
+            fontsize=10,
+            loc="left",
+        )
+
+    peer_colors: dict[str, str] = {}
+    first_row = 1 if tables else 0
+    for index, (group, workloads) in enumerate(groups):
+        axis = figure.add_subplot(grid[first_row + index // ncols, index % ncols])
         shade_index: dict[str, int] = {}
         columns = [
             (name, kind)
@@ -682,7 +729,7 @@ def plot(doc: Document, path: str) -> None:
         ]
         any_peer = any(w["summary"]["best_peer"] for w in workloads)
         width = 0.8 / max(len(columns), 1)
-        for index, (name, kind) in enumerate(columns):
+        for column, (name, kind) in enumerate(columns):
             xs, heights = [], []
             for position, workload in enumerate(workloads):
                 cases = {c["name"]: c for c in workload["cases"]}
@@ -691,10 +738,10 @@ def plot(doc: Document, path: str) -> None:
                 base = cases.get(base_name) if base_name else None
                 if case is None or case["status"] != "ok" or base is None:
                     continue
-                xs.append(position - 0.4 + width * (index + 0.5))
+                xs.append(position - 0.4 + width * (column + 0.5))
                 heights.append(base["median_ns"] / case["median_ns"])
             if kind == "peer":
-                color = peer_colors.setdefault(
+                color = _NAMED_PEER_COLORS.get(name) or peer_colors.setdefault(
                     name, _PEER_COLORS[len(peer_colors) % len(_PEER_COLORS)]
                 )
             else:
@@ -702,16 +749,19 @@ def plot(doc: Document, path: str) -> None:
                 shade_index[kind] = shade_index.get(kind, -1) + 1
                 color = shades[shade_index[kind] % len(shades)]
             bars = axis.bar(xs, heights, width, label=name, color=color)
-            if kind == "wsfast" and any_peer:  # the headline figure, written on wsfast's bars
+            if kind == "wsfast" and any_peer and len(workloads) <= 8:
+                # The headline figure on wsfast's bars, where there is room for it.
                 axis.bar_label(bars, labels=[f"{h:.2g}x" for h in heights], fontsize=6, padding=1)
-        axis.axhline(1.0, color="black", linewidth=0.8)
-        axis.set_yscale("log")
+        log_axis(axis)
+        labels = [w["name"].split("/", 1)[-1] for w in workloads]
         axis.set_xticks(range(len(workloads)))
-        axis.set_xticklabels([w["name"].split("/", 1)[-1] for w in workloads], fontsize=8)
+        if len(workloads) > 6:
+            axis.set_xticklabels(labels, fontsize=6, rotation=45, ha="right")
+        else:
+            axis.set_xticklabels(labels, fontsize=8)
         axis.set_ylabel("speed vs best peer" if any_peer else "speed vs wsfast")
         axis.set_title(group, fontsize=10, loc="left")
         axis.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.0, 1.0))
-        axis.grid(axis="y", which="both", alpha=0.3)
     machine, versions = doc["machine"], doc["versions"]
     peers = ", ".join(f"{p} {versions[p]}" for p in PEERS if versions.get(p))
     figure.suptitle(
@@ -721,5 +771,5 @@ def plot(doc: Document, path: str) -> None:
         fontsize=9,
     )
     figure.tight_layout(rect=(0.0, 0.0, 1.0, 1.0 - 0.5 / height))
-    figure.savefig(path, dpi=110)
+    figure.savefig(path, dpi=100)
     pyplot.close(figure)
