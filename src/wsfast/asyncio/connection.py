@@ -173,6 +173,7 @@ class WebSocket(asyncio.BufferedProtocol):
         "_max_queue",
         "_messages",
         "_on_open",
+        "_burst",
         "_open_waiter",
         "_pending",
         "_pings",
@@ -217,6 +218,8 @@ class WebSocket(asyncio.BufferedProtocol):
         self._drain_waiter: asyncio.Future[None] | None = None
         #: Small frames queued by _write_soon(), written together (None when there are none).
         self._pending: list[Any] | None = None
+        #: True from a frame written by send() to the end of that step of the event loop.
+        self._burst = False
         self._pings: dict[bytes, tuple[asyncio.Future[float], float]] | None = None
         self._open_waiter: asyncio.Future[None] | None = None
         self._closed_waiter: asyncio.Future[None] | None = None
@@ -494,6 +497,11 @@ class WebSocket(asyncio.BufferedProtocol):
             if len(pending) >= _MAX_PENDING_PIECES:
                 self._write([])
 
+    def _end_burst(self) -> None:
+        self._burst = False
+        if self._pending is not None:
+            self._write([])
+
     def _flush_pending(self) -> None:
         if self._pending is not None:
             self._write([])
@@ -631,12 +639,18 @@ class WebSocket(asyncio.BufferedProtocol):
         else:
             raise TypeError(f"cannot send {type(message).__name__}: str or bytes-like expected")
         out = conn.data_to_send()
-        if (self._messages or self._pending is not None) and len(out) == 1:
-            # More received messages wait for the application (a batch arrived in one read):
-            # coalesce the answers into one write.
+        if len(out) != 1:
+            self._write(out)  # a large payload, or a Close behind the message: at once
+        elif self._pending is not None or self._messages or self._burst:
+            # A second frame in this step of the loop (a burst of sends, or answers to a batch
+            # of messages that arrived in one read): coalesce them into one write, flushed when
+            # the application waits in recv() or at the end of the step.
             self._write_soon(out)
         else:
+            # The first frame of this step goes out at once (request/response latency).
             self._write(out)
+            self._burst = True
+            self._loop.call_soon(self._end_burst)
         if conn.should_close_transport:
             self._close_transport()  # a failure was waiting behind the answered messages
         elif self._writing_paused:
