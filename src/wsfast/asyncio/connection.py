@@ -162,6 +162,7 @@ class WebSocket(asyncio.BufferedProtocol):
 
     __slots__ = (
         "__weakref__",
+        "_burst",
         "_close_timer",
         "_closed_waiter",
         "_conn",
@@ -173,7 +174,6 @@ class WebSocket(asyncio.BufferedProtocol):
         "_max_queue",
         "_messages",
         "_on_open",
-        "_burst",
         "_open_waiter",
         "_pending",
         "_pings",
