@@ -128,9 +128,13 @@ class InvalidState(WebSocketError):
     after a Close frame was sent, or ``accept()`` twice)."""
 
 
+#: ``compression=True``: the default configuration, shared (it is only read).
+_DEFAULT_COMPRESSION = PerMessageDeflate()
+
+
 def _compression_config(value: PerMessageDeflate | bool | None) -> PerMessageDeflate | None:
     if value is True:
-        return PerMessageDeflate()
+        return _DEFAULT_COMPRESSION
     if value is False or value is None:
         return None
     if not isinstance(value, PerMessageDeflate):

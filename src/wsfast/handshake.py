@@ -99,11 +99,23 @@ def _has_token(headers: Headers, name: str, token: str) -> bool:
     return any(item.lower() == token for item in _tokens(headers.get_all(name)))
 
 
-def _single(headers: Headers, name: str) -> str | None:
-    values = headers.get_all(name)
+def _one_value(index: dict[str, list[str]], key: str, name: str) -> str | None:
+    """The value of a field that must appear at most once (``key`` is ``name`` lowercased)."""
+    values = index.get(key)
+    if values is None:
+        return None
     if len(values) > 1:
         raise HandshakeError(f"more than one {name} header")
-    return values[0] if values else None
+    return values[0]
+
+
+def _contains_token(values: list[str] | None, token: str) -> bool:
+    """Whether comma-separated ``values`` contain ``token`` (lowercase), case-insensitively."""
+    if not values:
+        return False
+    if len(values) == 1 and values[0].lower() == token:
+        return True  # the common case: "Upgrade: websocket"
+    return any(item.lower() == token for item in _tokens(values))
 
 
 def check_origin(origin: str | None, policy: OriginPolicy) -> bool:
@@ -144,28 +156,34 @@ def validate_request(head: RequestHead, origins: OriginPolicy = None) -> ServerH
     if head.target[:1] != "/" or "#" in head.target:
         raise HandshakeError("request target must be an absolute path")
     headers = head.headers
+    index = headers._lookup()
     # §4.2.1 item 2: a Host header field (RFC 9112 §3.2: exactly one).
-    host = _single(headers, "Host")
+    host = _one_value(index, "host", "Host")
     if host is None:
         raise HandshakeError("missing Host header")
     # §4.2.1 items 3 and 4: Upgrade contains "websocket", Connection contains "Upgrade"
     # (case-insensitive tokens in comma-separated lists).
-    if not _has_token(headers, "Upgrade", "websocket"):
+    if not _contains_token(index.get("upgrade"), "websocket"):
         raise HandshakeError("missing or invalid Upgrade header: expected websocket")
-    if not _has_token(headers, "Connection", "upgrade"):
+    if not _contains_token(index.get("connection"), "upgrade"):
         raise HandshakeError("missing or invalid Connection header: expected Upgrade")
     # §4.2.1 item 5: Sec-WebSocket-Key, base64 of 16 bytes.
-    key = _single(headers, "Sec-WebSocket-Key")
+    key = _one_value(index, "sec-websocket-key", "Sec-WebSocket-Key")
     if key is None:
         raise HandshakeError("missing Sec-WebSocket-Key header")
+    # 16 bytes are 24 base64 characters ending in "==".
+    if len(key) != 24 or key[22:] != "==":
+        try:
+            raw_key = base64.b64decode(key.encode("latin-1"), validate=True)
+        except (binascii.Error, ValueError):
+            raise HandshakeError("Sec-WebSocket-Key is not valid base64") from None
+        raise HandshakeError(f"Sec-WebSocket-Key must be 16 bytes once decoded, not {len(raw_key)}")
     try:
-        raw_key = base64.b64decode(key.encode("latin-1"), validate=True)
+        base64.b64decode(key.encode("latin-1"), validate=True)
     except (binascii.Error, ValueError):
         raise HandshakeError("Sec-WebSocket-Key is not valid base64") from None
-    if len(raw_key) != 16:
-        raise HandshakeError("Sec-WebSocket-Key must be 16 bytes once decoded")
     # §4.2.1 item 6 and §4.2.2 item 4: version 13, otherwise 426 with the version we support.
-    version = _single(headers, "Sec-WebSocket-Version")
+    version = _one_value(index, "sec-websocket-version", "Sec-WebSocket-Version")
     if version is None:
         raise HandshakeError(
             "missing Sec-WebSocket-Version header", 426, [("Sec-WebSocket-Version", "13")]
@@ -177,17 +195,19 @@ def validate_request(head: RequestHead, origins: OriginPolicy = None) -> ServerH
             [("Sec-WebSocket-Version", "13")],
         )
     # §10.2: the Origin policy; a refused origin gets 403.
-    origin = _single(headers, "Origin")
-    if not check_origin(origin, origins):
+    origin = _one_value(index, "origin", "Origin")
+    if origins is not None and not check_origin(origin, origins):
         raise HandshakeError(f"origin {origin!r} not allowed", 403)
     # §4.2.1 item 8: subprotocols, tokens in comma-separated lists.
-    subprotocols = _tokens(headers.get_all("Sec-WebSocket-Protocol"))
+    protocol_values = index.get("sec-websocket-protocol")
+    subprotocols: list[str] = _tokens(protocol_values) if protocol_values else []
     for subprotocol in subprotocols:
         if _TOKEN(subprotocol) is None:
             raise HandshakeError(f"invalid subprotocol {subprotocol!r}")
     # §4.2.1 item 9 and §9.1: extensions.
+    extension_values = index.get("sec-websocket-extensions")
     try:
-        extensions = parse_extensions(headers.get_all("Sec-WebSocket-Extensions"))
+        extensions = parse_extensions(extension_values) if extension_values else ()
     except NegotiationError as exc:
         raise HandshakeError(f"invalid Sec-WebSocket-Extensions header: {exc}") from None
     return ServerHandshake(key, host, origin, tuple(subprotocols), extensions)

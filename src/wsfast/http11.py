@@ -38,15 +38,15 @@ DEFAULT_MAX_HEADERS = 128
 DEFAULT_MAX_BODY_SIZE = 1 << 20
 
 # RFC 9110 §5.6.2: token = 1*tchar.
-_TOKEN = re.compile(rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+\Z").match
 _STR_TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+\Z").match
 # Control characters other than HTAB, CR and LF (those are checked separately), and DEL.
 _FORBIDDEN_CTL = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]").search
 # Characters that must never appear in a header value we send (header injection).
 _FORBIDDEN_VALUE = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]").search
 # RFC 9112 §3.2: request-target (origin-form is what WebSocket uses): visible ASCII only.
-_TARGET = re.compile(rb"[\x21-\x7e]+\Z").match
-_STATUS_CODE = re.compile(rb"[0-9]{3}\Z").match
+_DIGIT_CHARS = frozenset("0123456789")
+_STR_TARGET = re.compile(r"[\x21-\x7e]+\Z").match
+_STR_STATUS_CODE = re.compile(r"[0-9]{3}\Z").match
 _DIGITS = re.compile(rb"[0-9]+\Z").match
 _HEX = re.compile(rb"[0-9A-Fa-f]+\Z").match
 
@@ -219,68 +219,81 @@ def _check_head(head: bytes) -> None:
         raise HTTPError("control character in message head")
 
 
-def _parse_fields(lines: list[bytes], max_headers: int) -> Headers:
+def _parse_fields(lines: list[str], max_headers: int) -> Headers:
+    # ``lines`` come from the head decoded once as ISO-8859-1: one C-level decode for the whole
+    # head instead of two per field. The case-insensitive index is built in the same pass.
     if len(lines) > max_headers:
         raise HTTPError(f"more than {max_headers} header fields", 431)
     items: list[tuple[str, str]] = []
+    index: dict[str, list[str]] = {}
     append = items.append
     for line in lines:
-        name, colon, value = line.partition(b":")
+        name, colon, value = line.partition(":")
         if not colon:
             raise HTTPError(f"header line without a colon: {line[:40]!r}")
-        if _TOKEN(name) is None:
-            if name[:1] in (b" ", b"\t"):
+        if _STR_TOKEN(name) is None:
+            if name[:1] in (" ", "\t"):
                 # RFC 9112 §5.2: obsolete line folding is rejected.
                 raise HTTPError("obsolete line folding in header field")
             # RFC 9112 §5.1: no whitespace between field name and colon.
             raise HTTPError(f"invalid header field name: {name[:40]!r}")
-        append((name.decode("ascii"), value.strip(b" \t").decode("latin-1")))
+        value = value.strip(" \t")
+        append((name, value))
+        key = name.lower()
+        values = index.get(key)
+        if values is None:
+            index[key] = [value]
+        else:
+            values.append(value)
     headers = Headers()
     headers._items = items
+    headers._index = index
     return headers
+
+
+def _split_head(head: bytes) -> list[str]:
+    _check_head(head)
+    return head.decode("latin-1").split("\r\n")
+
+
+def _check_version(version: str, where: str) -> None:
+    if (
+        version[:5] != "HTTP/"
+        or len(version) != 8
+        or version[6] != "."
+        or version[5] not in _DIGIT_CHARS
+        or version[7] not in _DIGIT_CHARS
+    ):
+        raise HTTPError(f"invalid HTTP version in {where}")
 
 
 def parse_request_head(head: bytes, max_headers: int = DEFAULT_MAX_HEADERS) -> RequestHead:
     """Parses a request head (without the final CRLF CRLF). Raises :class:`HTTPError`."""
-    _check_head(head)
-    lines = head.split(b"\r\n")
-    parts = lines[0].split(b" ")
+    lines = _split_head(head)
+    parts = lines[0].split(" ")
     if len(parts) != 3:
         raise HTTPError("malformed request line")
     method, target, version = parts
-    if _TOKEN(method) is None:
+    if _STR_TOKEN(method) is None:
         raise HTTPError("invalid method in request line")
-    if _TARGET(target) is None:
+    if _STR_TARGET(target) is None:
         raise HTTPError("invalid request target")
-    if version[:5] != b"HTTP/" or len(version) != 8 or version[6:7] != b".":
-        raise HTTPError("invalid HTTP version in request line")
-    return RequestHead(
-        method.decode("ascii"),
-        target.decode("ascii"),
-        version.decode("ascii"),
-        _parse_fields(lines[1:], max_headers),
-    )
+    _check_version(version, "request line")
+    return RequestHead(method, target, version, _parse_fields(lines[1:], max_headers))
 
 
 def parse_response_head(head: bytes, max_headers: int = DEFAULT_MAX_HEADERS) -> ResponseHead:
     """Parses a response head (without the final CRLF CRLF). Raises :class:`HTTPError`."""
-    _check_head(head)
-    lines = head.split(b"\r\n")
-    parts = lines[0].split(b" ", 2)
+    lines = _split_head(head)
+    parts = lines[0].split(" ", 2)
     if len(parts) < 2:
         raise HTTPError("malformed status line")
     version, status = parts[0], parts[1]
-    reason = parts[2] if len(parts) == 3 else b""
-    if version[:5] != b"HTTP/" or len(version) != 8 or version[6:7] != b".":
-        raise HTTPError("invalid HTTP version in status line")
-    if _STATUS_CODE(status) is None or not 100 <= int(status) <= 599:
+    reason = parts[2] if len(parts) == 3 else ""
+    _check_version(version, "status line")
+    if _STR_STATUS_CODE(status) is None or not 100 <= int(status) <= 599:
         raise HTTPError("invalid status code in status line")
-    return ResponseHead(
-        version.decode("ascii"),
-        int(status),
-        reason.decode("latin-1"),
-        _parse_fields(lines[1:], max_headers),
-    )
+    return ResponseHead(version, int(status), reason, _parse_fields(lines[1:], max_headers))
 
 
 class BodyReader:

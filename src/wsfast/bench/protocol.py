@@ -7,6 +7,8 @@ and the client receives it. Each call runs ``ROUND_TRIPS`` of them, one message 
 * ``protocol-roundtrip/16B`` and ``protocol-roundtrip/1KiB``: no compression;
 * ``protocol-roundtrip-deflate/1KiB``: permessage-deflate negotiated with default parameters
   (context takeover) on both sides.
+* ``protocol-handshake/server``: ``HANDSHAKES`` server-side opening handshakes of a browser-like
+  request (new connection, parse and validate the request, accept it, serialise the 101).
 
 Cases: ``wsfast`` (compiled frame parser), ``wsfast-python`` (the pure-Python twin of the frame hot
 path under the same protocol layer), websockets' sans-IO ``ClientProtocol``/``ServerProtocol``
@@ -23,6 +25,26 @@ from typing import Any
 from .core import Case, Skip, Workload, size_label
 
 ROUND_TRIPS = 100
+HANDSHAKES = 100
+
+#: A browser-like opening handshake request (Chrome's headers, compression offered).
+REQUEST = (
+    b"GET /chat?room=42 HTTP/1.1\r\n"
+    b"Host: example.com:8080\r\n"
+    b"Connection: Upgrade\r\n"
+    b"Pragma: no-cache\r\n"
+    b"Cache-Control: no-cache\r\n"
+    b"User-Agent: Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
+    b"Chrome/120.0.0.0 Safari/537.36\r\n"
+    b"Upgrade: websocket\r\n"
+    b"Origin: https://example.com\r\n"
+    b"Sec-WebSocket-Version: 13\r\n"
+    b"Accept-Encoding: gzip, deflate, br\r\n"
+    b"Accept-Language: en-US,en;q=0.9\r\n"
+    b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+    b"Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\n"
+    b"\r\n"
+)
 SIZES = (16, 1024)
 DEFLATE_SIZES = (1024,)
 
@@ -167,6 +189,74 @@ def _wsproto(size: int, deflate: bool) -> Callable[[], object]:
     return run
 
 
+def _handshake_ours(kind: str) -> Callable[[], object]:
+    from wsfast import _speedups
+    from wsfast import connection as connection_module
+
+    if kind == "wsfast":
+        if _speedups.NO_EXTENSIONS:
+            raise Skip("WSFAST_NO_EXTENSIONS=1")
+        frames = _module("wsfast._frames")
+    else:
+        frames = _module("wsfast._frames_py")
+    chosen = {name: getattr(frames, source) for name, source in _FRAME_NAMES.items()}
+    module_globals = vars(connection_module)
+    server_class = connection_module.ServerConnection
+
+    def run() -> object:
+        saved = {name: module_globals[name] for name in chosen}
+        module_globals.update(chosen)
+        try:
+            for _ in range(HANDSHAKES):
+                server = server_class()
+                server.receive_data(REQUEST)
+                server.events()
+                server.accept()
+                out = server.data_to_send()
+        finally:
+            module_globals.update(saved)
+        assert out[0].startswith(b"HTTP/1.1 101 ")
+        return out
+
+    return run
+
+
+def _handshake_websockets() -> Callable[[], object]:
+    server_module = _module("websockets.server")
+    pmd = _module("websockets.extensions.permessage_deflate")
+    server_class = server_module.ServerProtocol
+    factory = pmd.ServerPerMessageDeflateFactory
+
+    def run() -> object:
+        for _ in range(HANDSHAKES):
+            server = server_class(extensions=[factory()])
+            server.receive_data(REQUEST)
+            [request] = server.events_received()
+            server.send_response(server.accept(request))
+            out = server.data_to_send()
+        assert out[0].startswith(b"HTTP/1.1 101 ")
+        return out
+
+    return run
+
+
+def _handshake_wsproto() -> Callable[[], object]:
+    wsproto = _module("wsproto")
+    events = _module("wsproto.events")
+    extensions: Any = _module("wsproto.extensions")
+
+    def run() -> object:
+        for _ in range(HANDSHAKES):
+            server = wsproto.WSConnection(wsproto.ConnectionType.SERVER)
+            server.receive_data(REQUEST)
+            next(server.events())
+            out = server.send(events.AcceptConnection(extensions=[extensions.PerMessageDeflate()]))
+        assert out.startswith(b"HTTP/1.1 101 ")
+        return out
+
+    return run
+
+
 def _cases(size: int, deflate: bool) -> tuple[Case, ...]:
     return (
         Case("wsfast", lambda: _ours("wsfast", size, deflate), "wsfast"),
@@ -177,7 +267,7 @@ def _cases(size: int, deflate: bool) -> tuple[Case, ...]:
 
 
 def workloads() -> list[Workload]:
-    """Round trips of small and medium messages, without and with compression."""
+    """Round trips of small and medium messages, without and with compression; handshakes."""
     found = []
     for size in SIZES:
         found.append(
@@ -201,4 +291,19 @@ def workloads() -> list[Workload]:
                 description="the same round trip with permessage-deflate",
             )
         )
+    found.append(
+        Workload(
+            "protocol-handshake",
+            "protocol-handshake/server",
+            (
+                Case("wsfast", lambda: _handshake_ours("wsfast"), "wsfast"),
+                Case("wsfast-python", lambda: _handshake_ours("python"), "wsfast-python"),
+                Case("websockets", _handshake_websockets),
+                Case("wsproto", _handshake_wsproto),
+            ),
+            bytes_per_call=len(REQUEST) * HANDSHAKES,
+            items_per_call=HANDSHAKES,
+            description="server opening handshake: parse, validate, accept, serialise",
+        )
+    )
     return found
