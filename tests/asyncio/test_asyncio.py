@@ -600,3 +600,65 @@ def test_on_uvloop() -> None:
             await asyncio.gather(*(client() for _ in range(10)))
 
     uvloop.run(asyncio.wait_for(main(), TEST_TIMEOUT))
+
+
+def test_messages_in_the_same_read_as_the_handshake_are_answered_before_the_close() -> None:
+    """Request, a valid message and a broken frame in one write: the handler starts after the
+    handshake, and still answers the message before the server fails the connection."""
+    from wsfast.connection import ClientConnection
+    from wsfast.events import CloseReceived, TextMessage
+    from wsfast.frames import build_frame
+
+    async def main() -> None:
+        async with serve(echo, "127.0.0.1", 0, compression=None) as server:
+            client = ClientConnection(uri(server), compression=None)
+            request = b"".join(client.data_to_send())
+            # Frames a client would send once open: masked text, then RSV2 (a 1002).
+            frames = build_frame(0x1, b"early", mask=True) + build_frame(
+                0x1, b"x", rsv2=True, mask=True
+            )
+            reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
+            writer.write(request + frames)
+            received = await reader.read()  # until the server closes
+            writer.close()
+            client.receive_data(received)
+            events = [e for e in client.events() if isinstance(e, (TextMessage, CloseReceived))]
+            assert events == [TextMessage("early"), CloseReceived(1002, events[1].reason)]
+
+    run(main())
+
+
+def test_client_answers_messages_in_the_same_read_as_the_101_before_failing() -> None:
+    """Client side: 101, a message and a broken frame in one read. ``connect()`` returns a few
+    loop steps later, and the application's answer still precedes the client's Close 1002."""
+    from wsfast.connection import ServerConnection
+    from wsfast.events import CloseReceived, TextMessage
+    from wsfast.frames import build_frame
+
+    events: list[Any] = []
+
+    async def raw_server(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        conn = ServerConnection(compression=None)
+        conn.receive_data(await reader.readuntil(b"\r\n\r\n"))
+        conn.events()
+        conn.accept()
+        response = b"".join(conn.data_to_send())
+        frames = build_frame(0x1, b"early") + build_frame(0x1, b"x", rsv2=True)
+        writer.write(response + frames)
+        while data := await reader.read(65536):
+            conn.receive_data(data)
+        events.extend(e for e in conn.events() if isinstance(e, (TextMessage, CloseReceived)))
+        writer.close()
+
+    async def main() -> None:
+        server = await asyncio.start_server(raw_server, "127.0.0.1", 0)
+        port = server.sockets[0].getsockname()[1]
+        async with server:
+            async with connect(f"ws://127.0.0.1:{port}/", compression=None) as ws:
+                with pytest.raises(ConnectionClosedError):
+                    async for message in ws:
+                        await ws.send(message)
+            await until(lambda: len(events) == 2)
+
+    run(main())
+    assert events == [TextMessage("early"), CloseReceived(1002, events[1].reason)]

@@ -70,6 +70,8 @@ _OK_CODES = frozenset({1000, 1001, 1005})
 _USE_WRITELINES = sys.version_info >= (3, 12)  # a vectored write (sendmsg) since 3.12
 #: Pieces at least this large are written on their own, never joined (copied) with others.
 _LARGE_PIECE = 16 * 1024
+#: Longest delay of a protocol failure behind messages the application has not taken yet.
+_DEFERRED_FAILURE_DELAY = 1.0
 #: Coalesced frames are written once this many are queued.
 _MAX_PENDING_PIECES = 256
 
@@ -167,6 +169,7 @@ class WebSocket(asyncio.BufferedProtocol):
         "_closed_waiter",
         "_conn",
         "_drain_waiter",
+        "_failure_timer",
         "_keepalive_payload",
         "_keepalive_timer",
         "_loop",
@@ -224,6 +227,7 @@ class WebSocket(asyncio.BufferedProtocol):
         self._open_waiter: asyncio.Future[None] | None = None
         self._closed_waiter: asyncio.Future[None] | None = None
         self._close_timer: asyncio.TimerHandle | None = None
+        self._failure_timer: asyncio.TimerHandle | None = None
         self._keepalive_timer: asyncio.TimerHandle | None = None
         self._keepalive_payload: bytes | None = None
         self._lost_exc: BaseException | None = None
@@ -341,11 +345,14 @@ class WebSocket(asyncio.BufferedProtocol):
             self._process_events(events)
             if conn._deferred_failure is not None and self._messages:
                 # The peer broke the protocol behind complete messages. The sans-IO layer
-                # fails the connection at the next data_to_send(): let the application answer
-                # the messages first (its sends flush the answers, then our Close), or at the
-                # latest in the next step of the loop (RFC 6455 §7.1.7 fails "as soon as
-                # practical"; Autobahn's strict behaviour echoes those messages).
-                self._loop.call_soon(self._flush)
+                # fails the connection at the next data_to_send(): let the application take and
+                # answer those messages first (its sends flush the answers, then our Close;
+                # recv() on an empty queue flushes the Close), within a bounded delay (RFC 6455
+                # §7.1.7 fails "as soon as practical"; Autobahn's strict behaviour echoes them).
+                if self._failure_timer is None:
+                    self._failure_timer = self._loop.call_later(
+                        _DEFERRED_FAILURE_DELAY, self._flush_deferred_failure
+                    )
                 return
         out = conn.data_to_send()
         if out:
@@ -520,6 +527,10 @@ class WebSocket(asyncio.BufferedProtocol):
         if self._conn.should_close_transport:
             self._close_transport()
 
+    def _flush_deferred_failure(self) -> None:
+        self._failure_timer = None
+        self._flush()
+
     def _close_transport(self) -> None:
         transport = self._transport
         if transport is not None and not transport.is_closing():
@@ -541,10 +552,10 @@ class WebSocket(asyncio.BufferedProtocol):
             self._transport.abort()
 
     def _cancel_timers(self) -> None:
-        for timer in (self._close_timer, self._keepalive_timer):
+        for timer in (self._close_timer, self._keepalive_timer, self._failure_timer):
             if timer is not None:
                 timer.cancel()
-        self._close_timer = self._keepalive_timer = None
+        self._close_timer = self._keepalive_timer = self._failure_timer = None
 
     # --- closed -----------------------------------------------------------------------------
 
@@ -589,6 +600,11 @@ class WebSocket(asyncio.BufferedProtocol):
                 raise self._closed_exception()
             if self._recv_waiter is not None:
                 raise RuntimeError("recv() is already being awaited by another task")
+            if self._failure_timer is not None:
+                # Every message received before the peer's protocol error was taken: fail now.
+                self._failure_timer.cancel()
+                self._flush_deferred_failure()
+                continue
             if self._pending is not None:
                 self._write([])  # the batch is answered: write it before waiting
             waiter = self._recv_waiter = self._loop.create_future()
