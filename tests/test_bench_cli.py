@@ -339,6 +339,10 @@ def test_ratios_and_table() -> None:
     assert cells[-2] == "x2.50 websockets"
     assert cells[-1] == "x0.80"
     assert "geometric mean over 1 workloads: x2.50" in table
+    summary = table.split("summary: ")[1].splitlines()
+    assert re.split(r"\s{2,}", summary[2]) == ["mask-copy", "1", "x2.50", "x2.50", "x2.50"]
+    markdown = report.format_markdown(doc)
+    assert "| mask-copy | 1 | x2.50 | x2.50 | x2.50 |" in markdown
 
 
 def test_table_without_peers() -> None:

@@ -39,6 +39,7 @@ __all__ = [
     "plot",
     "save",
     "summarize",
+    "summary_rows",
     "to_document",
     "validate",
 ]
@@ -493,16 +494,13 @@ def group_tables(doc: Document) -> list[GroupTable]:
 
 
 def summary_line(tables: Sequence[GroupTable]) -> str:
-    """The headline: the geometric mean of the ``vs best peer`` ratios, overall and per family."""
+    """The headline: the geometric mean of every ``vs best peer`` ratio."""
     overall = [r for table in tables for r in table.ratios]
     if not overall:
         return "wsfast vs best peer: no peer was timed (pip install 'wsfast[bench]' adds them)"
-    per_group = ", ".join(
-        f"{t.group} {format_ratio(geometric_mean(t.ratios))}" for t in tables if t.ratios
-    )
     return (
         f"wsfast vs best peer, geometric mean over {len(overall)} workloads:"
-        f" {format_ratio(geometric_mean(overall))} ({per_group})"
+        f" {format_ratio(geometric_mean(overall))}"
     )
 
 
@@ -516,14 +514,41 @@ def format_table(doc: Document) -> str:
         out.extend(_align(table.rows))
         out.extend(f"  {note}" for note in table.notes)
     out.append("")
+    out.append("summary: wsfast vs the best peer in each family (geometric mean, lowest, highest)")
+    out.extend(_align(summary_rows(tables)))
+    out.append("")
     out.append(summary_line(tables))
     return "\n".join(out) + "\n"
 
 
+def summary_rows(tables: Sequence[GroupTable]) -> list[list[str]]:
+    """Per family: how many workloads, and wsfast vs the best peer (geometric mean and range)."""
+    rows = [["family", "workloads", "wsfast vs best peer", "lowest", "highest"]]
+    for table in tables:
+        count = str(len(table.rows) - 1)
+        if table.ratios:
+            ratios = table.ratios
+            cells = [geometric_mean(ratios), min(ratios), max(ratios)]
+            rows.append([table.group, count, *(format_ratio(c) for c in cells)])
+        else:
+            rows.append([table.group, count, "no peer", "-", "-"])
+    overall = [r for table in tables for r in table.ratios]
+    if overall:
+        cells = [geometric_mean(overall), min(overall), max(overall)]
+        total = str(sum(len(t.rows) - 1 for t in tables))
+        rows.append(["all", total, *(format_ratio(c) for c in cells)])
+    return rows
+
+
 def format_markdown(doc: Document) -> str:
-    """The same report as Markdown (for a README): header lines, then one table per family."""
+    """The same report as Markdown (for a README): header lines, a summary table per family,
+    then one table per family."""
     out = [f"{line}  " for line in header_lines(doc)]
     tables = group_tables(doc)
+    head, *body = summary_rows(tables)
+    head[2] += " (geometric mean)"
+    out.extend(["", "| " + " | ".join(head) + " |", "| --- |" + " ---: |" * (len(head) - 1)])
+    out.extend("| " + " | ".join(row) + " |" for row in body)
     for table in tables:
         out.append("")
         title = f"**{table.group}**" + (f": {table.description}" if table.description else "")
