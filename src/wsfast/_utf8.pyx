@@ -13,7 +13,7 @@ from libc.stdint cimport uint8_t, uint64_t
 
 import os
 
-from wsfast._utf8_py import InvalidUTF8
+from wsfast.exceptions import InvalidUTF8
 
 cdef extern from "cpu.h":
     const char *wsf_simd_level_name(int level)

@@ -5,7 +5,7 @@ is checked by CPython's own strict UTF-8 decoder (``codecs.utf_8_decode``, which
 the at most three bytes of a code point split across chunks, and the at most four bytes that
 locate an error exactly, go through the small state machine below.
 
-This module also defines :class:`InvalidUTF8`, the exception both twins raise.
+Both twins raise :class:`wsfast.exceptions.InvalidUTF8`.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from __future__ import annotations
 import codecs
 
 from ._typing import Buffer
-from .exceptions import ProtocolError
+from .exceptions import InvalidUTF8
 
 __all__ = [
     "InvalidUTF8",
@@ -26,24 +26,6 @@ __all__ = [
     "utf8_bytes",
     "validate_utf8",
 ]
-
-
-class InvalidUTF8(ProtocolError, ValueError):
-    """A text message is not valid UTF-8: fail the connection with close code 1007
-    (RFC 6455 §8.1). ``offset`` is the absolute offset of the first invalid byte in the message
-    (its length when the message ends inside a code point).
-
-    It is a :class:`~wsfast.exceptions.ProtocolError` (code 1007) and a ValueError.
-    """
-
-    def __init__(self, offset: int, reason: str | None = None) -> None:
-        if reason is None:
-            reason = f"invalid UTF-8 at byte {offset}"
-        super().__init__(1007, reason)
-        self.offset = offset
-
-    def __reduce__(self) -> tuple[type[InvalidUTF8], tuple[int, str]]:
-        return (type(self), (self.offset, self.reason))
 
 
 def _lead(byte: int) -> tuple[int, int, int] | None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["PayloadTooBig", "ProtocolError", "WebSocketError"]
+__all__ = ["InvalidUTF8", "PayloadTooBig", "ProtocolError", "WebSocketError"]
 
 
 class WebSocketError(Exception):
@@ -36,3 +36,21 @@ class PayloadTooBig(ProtocolError):
 
     def __reduce__(self) -> tuple[type[PayloadTooBig], tuple[str]]:  # type: ignore[override]
         return (type(self), (self.reason,))
+
+
+class InvalidUTF8(ProtocolError, ValueError):
+    """A text message is not valid UTF-8: fail the connection with close code 1007
+    (RFC 6455 §8.1). ``offset`` is the absolute offset of the first invalid byte in the message
+    (its length when the message ends inside a code point).
+
+    It is a :class:`~wsfast.exceptions.ProtocolError` (code 1007) and a ValueError.
+    """
+
+    def __init__(self, offset: int, reason: str | None = None) -> None:
+        if reason is None:
+            reason = f"invalid UTF-8 at byte {offset}"
+        super().__init__(1007, reason)
+        self.offset = offset
+
+    def __reduce__(self) -> tuple[type[InvalidUTF8], tuple[int, str]]:
+        return (type(self), (self.offset, self.reason))
