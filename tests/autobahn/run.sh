@@ -11,6 +11,7 @@
 #   --peer     test the websockets package instead of wsfast, to check the harness itself
 #   --docker   run wstest from the crossbario/autobahn-testsuite image instead of the local
 #              Python 2.7 virtualenv (which setup_wstest.sh creates otherwise)
+#   --cases=P  only these case patterns, comma-separated (e.g. --cases=12.1.*,13.3.2)
 #
 # Environment: PYTHON (default python3) runs wsfast; WSTEST overrides the wstest command.
 # Reports land in tests/autobahn/reports/{servers,clients}/ (index.json and HTML per case).
@@ -25,6 +26,7 @@ RUN_SERVER=0
 RUN_CLIENT=0
 TARGET=wsfast
 DOCKER=0
+CASES=""
 for arg in "$@"; do
     case "$arg" in
         --quick|--full) SCOPE="$arg" ;;
@@ -32,7 +34,8 @@ for arg in "$@"; do
         --client) RUN_CLIENT=1 ;;
         --peer) TARGET=websockets ;;
         --docker) DOCKER=1 ;;
-        -h|--help) sed -n '2,19p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        --cases=*) CASES="${arg#--cases=}" ;;
+        -h|--help) sed -n '2,21p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) echo "unknown argument: $arg (see --help)" >&2; exit 2 ;;
     esac
 done
@@ -92,7 +95,8 @@ if [[ $RUN_SERVER == 1 ]]; then
     PIDS+=("$SERVER_PID")
     wait_for_port 127.0.0.1 9001 30
     "$PYTHON" "$HERE/spec.py" fuzzingclient "$SCOPE" --url ws://127.0.0.1:9001 \
-        --agent "$TARGET" --outdir "$REPORTS/servers" --out "$WORK/fuzzingclient.json"
+        --agent "$TARGET" --outdir "$REPORTS/servers" --out "$WORK/fuzzingclient.json" \
+        --cases "$CASES"
     (cd "$HERE" && "${WSTEST_CMD[@]}" -m fuzzingclient -s "$WORK/fuzzingclient.json") \
         > "$WORK/wstest-fuzzingclient.log" 2>&1 || echo "wstest exited with $?"
     kill "$SERVER_PID" 2>/dev/null || true
@@ -104,7 +108,7 @@ if [[ $RUN_CLIENT == 1 ]]; then
     echo "== Autobahn $SCOPE: wstest fuzzingserver on 127.0.0.1:9002 -> $TARGET client"
     rm -rf "$REPORTS/clients"
     "$PYTHON" "$HERE/spec.py" fuzzingserver "$SCOPE" --url ws://127.0.0.1:9002 \
-        --outdir "$REPORTS/clients" --out "$WORK/fuzzingserver.json"
+        --outdir "$REPORTS/clients" --out "$WORK/fuzzingserver.json" --cases "$CASES"
     (cd "$HERE" && exec "${WSTEST_CMD[@]}" -m fuzzingserver -s "$WORK/fuzzingserver.json" -u 0) \
         > "$WORK/wstest-fuzzingserver.log" 2>&1 &
     WSTEST_PID=$!

@@ -43,30 +43,36 @@ COMPRESSION_SAMPLE = (
 )  # fmt: skip
 
 
-def case_patterns(full: bool) -> list[str]:
-    """The ``cases`` list of the spec: everything, or the quick set."""
+def case_patterns(full: bool, cases: list[str] | None = None) -> list[str]:
+    """The ``cases`` list of the spec: ``cases`` if given, else everything or the quick set."""
+    if cases:
+        return cases
     if full:
         return ["*"]
     return [f"{group}.*" for group in NON_COMPRESSION_GROUPS] + list(COMPRESSION_SAMPLE)
 
 
-def fuzzingclient_spec(url: str, agent: str, outdir: str, full: bool) -> dict[str, object]:
+def fuzzingclient_spec(
+    url: str, agent: str, outdir: str, full: bool, cases: list[str] | None = None
+) -> dict[str, object]:
     """Spec of ``wstest -m fuzzingclient``: wstest connects to the server under test at ``url``."""
     return {
         "outdir": outdir,
         "servers": [{"agent": agent, "url": url}],
-        "cases": case_patterns(full),
+        "cases": case_patterns(full, cases),
         "exclude-cases": [],
         "exclude-agent-cases": {},
     }
 
 
-def fuzzingserver_spec(url: str, outdir: str, full: bool) -> dict[str, object]:
+def fuzzingserver_spec(
+    url: str, outdir: str, full: bool, cases: list[str] | None = None
+) -> dict[str, object]:
     """Spec of ``wstest -m fuzzingserver``: wstest listens at ``url`` for the client under test."""
     return {
         "url": url,
         "outdir": outdir,
-        "cases": case_patterns(full),
+        "cases": case_patterns(full, cases),
         "exclude-cases": [],
         "exclude-agent-cases": {},
     }
@@ -82,12 +88,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--agent", default="wsfast", help="agent name in the reports")
     parser.add_argument("--outdir", required=True, help="directory wstest writes reports to")
     parser.add_argument("--out", required=True, help="spec file to write")
+    parser.add_argument(
+        "--cases", default="", help="comma-separated case patterns instead of the set (12.1.*)"
+    )
     args = parser.parse_args(argv)
+    cases = [c.strip() for c in args.cases.split(",") if c.strip()] or None
 
     if args.mode == "fuzzingclient":
-        spec = fuzzingclient_spec(args.url, args.agent, args.outdir, args.full)
+        spec = fuzzingclient_spec(args.url, args.agent, args.outdir, args.full, cases)
     else:
-        spec = fuzzingserver_spec(args.url, args.outdir, args.full)
+        spec = fuzzingserver_spec(args.url, args.outdir, args.full, cases)
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(spec, indent=2) + "\n")
     return 0

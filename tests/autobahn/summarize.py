@@ -1,6 +1,7 @@
 """Summarise an Autobahn|Testsuite ``index.json`` per case group and behaviour.
 
 ``python tests/autobahn/summarize.py reports/servers/index.json [--agent wsfast] [--markdown]``
+(several index.json files, e.g. of runs over parts of the suite, are merged).
 
 Prints one row per case group (1 Framing, 2 Pings/Pongs ... 13 Compression parameters) with the
 number of cases per behaviour (OK, NON-STRICT, INFORMATIONAL, UNIMPLEMENTED, FAILED), lists every
@@ -88,16 +89,19 @@ def table(per_group: dict[str, Counter[str]], markdown: bool) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("index", type=Path, help="index.json written by wstest")
+    parser.add_argument("index", type=Path, nargs="+", help="index.json written by wstest")
     parser.add_argument("--agent", help="agent to summarise (default: the only one)")
     parser.add_argument("--expect", type=int, default=0, help="minimum number of cases")
     parser.add_argument("--markdown", action="store_true", help="print a Markdown table")
     args = parser.parse_args(argv)
 
-    if not args.index.is_file():
-        print(f"no report at {args.index}", file=sys.stderr)
-        return 2
-    index = json.loads(args.index.read_text())
+    index: dict[str, dict[str, dict[str, object]]] = {}
+    for path in args.index:
+        if not path.is_file():
+            print(f"no report at {path}", file=sys.stderr)
+            return 2
+        for agent, cases in json.loads(path.read_text()).items():
+            index.setdefault(agent, {}).update(cases)
     if args.agent is None:
         if len(index) != 1:
             print(f"several agents in the report, choose one: {sorted(index)}", file=sys.stderr)
@@ -109,7 +113,8 @@ def main(argv: list[str] | None = None) -> int:
         return 2
 
     per_group, not_ok = summarize(results)
-    print(f"Autobahn|Testsuite results for {args.agent} ({args.index}):")
+    sources = ", ".join(str(path) for path in args.index)
+    print(f"Autobahn|Testsuite results for {args.agent} ({sources}):")
     print(table(per_group, args.markdown))
     if not_ok:
         print("\nCases not OK:")
