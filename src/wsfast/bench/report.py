@@ -795,6 +795,6 @@ def plot(doc: Document, path: str) -> None:
         f" {machine['python']}; {peers}",
         fontsize=9,
     )
-    figure.tight_layout(rect=(0.0, 0.0, 1.0, 1.0 - 0.5 / height))
+    figure.tight_layout(rect=(0.0, 0.0, 1.0, 1.0 - 0.8 / height))
     figure.savefig(path, dpi=100)
     pyplot.close(figure)
