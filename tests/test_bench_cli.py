@@ -142,6 +142,37 @@ def test_setup_and_wall_time_are_recorded() -> None:
     assert case.wall_s > case.setup_s
 
 
+def test_cases_of_a_workload_are_sampled_in_turn() -> None:
+    clock = FakeClock()
+    calls: list[str] = []
+
+    def case(name: str, cost: int) -> Case:
+        def setup() -> Callable[[], object]:
+            def call() -> None:
+                clock.now += cost
+                calls.append(name)
+
+            return call
+
+        return Case(name, setup, "wsfast" if name == "a" else "peer")
+
+    workload = Workload("g", "g/1", (case("a", 1000), case("b", 3000)))
+    [result] = Runner(SMALL, clock).run([workload])
+    a, b = result.cases
+    assert a.ok and b.ok and a.calls_per_sample == 1000 and b.calls_per_sample == 333
+    # After the warm-ups and calibrations, one sample of a, one of b, one of a ...
+    runs = [name for i, name in enumerate(calls) if i == 0 or calls[i - 1] != name]
+    sampled = runs[-(len(a.samples_ns) + len(b.samples_ns)) :]
+    assert sampled == ["a", "b"] * len(a.samples_ns)
+    assert len(a.samples_ns) >= SMALL.min_samples
+    # A slow-tagged workload's cases are timed one after the other.
+    calls.clear()
+    slow = Workload("g", "g/2", workload.cases, tags=frozenset({"slow"}))
+    Runner(SMALL, clock).run([slow])
+    runs = [name for i, name in enumerate(calls) if i == 0 or calls[i - 1] != name]
+    assert runs == ["a", "b"]
+
+
 def test_slow_workloads_run_first_under_a_total_budget() -> None:
     ran: list[str] = []
 
@@ -265,6 +296,45 @@ def test_quick_mode_is_announced_to_the_workloads(
     args = cli.build_parser().parse_args(["--quick", "--list", "--only", "mask-copy/8B"])
     assert cli.main(args) == 0 and runner.quick_requested()
     assert capsys.readouterr().out.startswith("mask-copy/8B: wsfast")
+
+
+def test_ctrl_c_while_sampling() -> None:
+    clock = FakeClock()
+    closed: list[str] = []
+
+    class Interrupting:
+        def __init__(self, name: str, interrupt_at: int) -> None:
+            self.name, self.interrupt_at, self.calls = name, interrupt_at, 0
+
+        def __call__(self) -> None:
+            self.calls += 1
+            clock.now += 1000
+            if self.calls == self.interrupt_at:
+                raise KeyboardInterrupt
+
+        def close(self) -> None:
+            closed.append(self.name)
+
+    workloads = [
+        Workload(
+            "g",
+            "g/1",
+            (
+                Case("wsfast", lambda: Interrupting("a", 0), "wsfast"),
+                Case("peer", lambda: Interrupting("b", 5000)),
+            ),
+        ),
+        Workload("g", "g/2", (Case("wsfast", clock.function(1000), "wsfast"),)),
+    ]
+    runner = Runner(SMALL, clock)
+    results = runner.run(workloads)
+    assert runner.interrupted and closed == ["a", "b"]  # every opened case is closed
+    statuses = [(c.name, c.status, c.reason) for r in results for c in r.cases]
+    assert statuses == [
+        ("wsfast", "skipped", "interrupted"),
+        ("peer", "skipped", "interrupted"),
+        ("wsfast", "skipped", "interrupted"),
+    ]
 
 
 def test_select() -> None:

@@ -4,9 +4,9 @@ Each case is timed in *samples*: a sample calls the case's function ``calls_per_
 row with the garbage collector disabled and measures the batch with ``time.perf_counter_ns``. The
 number of calls per sample is calibrated so that one sample lasts about ``Settings.sample_ns``; the
 result of a case is the median time per call over its samples and the spread of the samples (their
-interquartile range). Every case of a workload is timed in the same run, so that what is reported
-is the ratio between implementations, which survives a noisy, shared machine far better than
-absolute figures.
+interquartile range). The cases of a workload are sampled in turn (A, B, C, A, B, C ...), so that
+load from elsewhere on the machine affects them alike: what is reported is the ratio between
+implementations, which survives a noisy, shared machine far better than absolute figures.
 
 Time is bounded: each case gets a budget (``Settings.case_budget_s``) that caps its number of
 samples, and in quick mode a total budget for the whole suite is shared out among the cases still
@@ -318,21 +318,139 @@ class Runner:
 
     # -- the suite -------------------------------------------------------------------------------
 
+    def _budget(self, started: int, cases_left: int) -> float:
+        """A case's budget now: its share of what is left of the total budget, if there is one."""
+        settings = self.settings
+        budget = settings.case_budget_s
+        if settings.total_budget_s is not None:
+            remaining_s = settings.total_budget_s - (self.clock() - started) / 1e9
+            share = remaining_s / max(cases_left, 1)
+            budget = min(budget, max(share, settings.min_case_budget_s))
+        return budget
+
+    def run_interleaved(
+        self, workload: Workload, budget_s: float, progress: Progress | None = None
+    ) -> list[CaseResult]:
+        """Times the cases of one workload sample by sample in turn (A, B, C, A, B, C ...).
+
+        A burst of load on a shared machine then slows every case of the workload alike, and the
+        ratios between them, which are what the report is about, hold better than when each case
+        is timed in one stretch. Each case keeps its own calibration and its own budget.
+        """
+        settings = self.settings
+        budget_ns = int(budget_s * 1e9)
+        results: dict[str, CaseResult] = {}
+        timings: list[_Timing] = []
+        opened: list[Callable[[], object]] = []
+        try:
+            for case in workload.cases:
+                if progress is not None:
+                    progress.step(f"{workload.name} {case.name}")
+                setup_started = self.clock()
+                try:
+                    fn = case.setup()
+                except (Skip, ImportError) as exc:
+                    reason = str(exc) or type(exc).__name__
+                    results[case.name] = CaseResult(case.name, case.kind, "skipped", reason)
+                    continue
+                except Exception as exc:
+                    results[case.name] = CaseResult(case.name, case.kind, "error", _describe(exc))
+                    continue
+                opened.append(fn)
+                result = CaseResult(case.name, case.kind, "ok")
+                result.setup_s = (self.clock() - setup_started) / 1e9
+                results[case.name] = result
+                timings.append(_Timing(result, fn))
+            gc.collect(1)
+            active = list(timings)
+            for timing in list(active):
+                try:
+                    self._prepare(timing, budget_ns)
+                except Exception as exc:
+                    timing.fail(exc)
+                if timing.finished:
+                    active.remove(timing)
+            min_samples = min(settings.min_samples, settings.max_samples)
+            while active:
+                for timing in list(active):
+                    try:
+                        elapsed = self.time_calls(timing.fn, timing.number)
+                    except Exception as exc:
+                        timing.fail(exc)
+                        active.remove(timing)
+                        continue
+                    samples = timing.result.samples_ns
+                    samples.append(elapsed / timing.number)
+                    timing.spent_ns += elapsed
+                    # The same rule as run_case: stop at the maximum, or when the next sample
+                    # would overrun the budget once the minimum is reached (or overrun it twice).
+                    over = timing.spent_ns + elapsed > budget_ns
+                    if len(samples) >= settings.max_samples or (
+                        over
+                        and (
+                            len(samples) >= min_samples or timing.spent_ns + elapsed > 2 * budget_ns
+                        )
+                    ):
+                        timing.finished = True
+                        active.remove(timing)
+        except KeyboardInterrupt:  # Ctrl-C: keep the cases that finished, drop the others
+            self.interrupted = True
+            for timing in timings:
+                if not timing.finished:
+                    del results[timing.result.name]
+        finally:
+            for fn in opened:
+                close = getattr(fn, "close", None)
+                if callable(close):
+                    try:
+                        close()
+                    except Exception as exc:  # the timing stands; the leak is worth a word
+                        print(f"wsfast bench: closing {workload.name}: {exc}", file=sys.stderr)
+        for timing in timings:
+            timing.result.wall_s = timing.result.setup_s + timing.spent_ns / 1e9
+        ordered = [
+            results.get(c.name) or CaseResult(c.name, c.kind, "skipped", "interrupted")
+            for c in workload.cases
+        ]
+        for result in ordered:
+            if result.status == "error" and progress is not None:
+                progress.note(f"error: {workload.name} {result.name}: {result.reason}")
+        return ordered
+
+    def _prepare(self, timing: _Timing, budget_ns: int) -> None:
+        """Warm-up and calibration of one case of an interleaved workload."""
+        settings = self.settings
+        started = self.clock()
+        first = self.time_calls(timing.fn, 1)
+        if first >= budget_ns:  # one call exceeds the budget: the warm-up is the only sample
+            timing.result.samples_ns.append(float(first))
+            timing.result.calls_per_sample = 1
+            timing.spent_ns = first
+            timing.finished = True
+            return
+        sample_ns = min(settings.sample_ns, budget_ns // (settings.min_samples + 2))
+        sample_ns = max(sample_ns, settings.min_sample_ns)
+        timing.number = self.calibrate(timing.fn, first, sample_ns)
+        timing.result.calls_per_sample = timing.number
+        timing.spent_ns = self.clock() - started
+
     def run(
         self, workloads: Iterable[Workload], progress: Progress | None = None
     ) -> list[WorkloadResult]:
         """Times every case of every workload; the results are in the workloads' order.
 
-        Under a total budget, the slow-tagged workloads run first: their cost (setup included)
-        is mostly beyond the budget's control, and what they leave is then shared among the rest.
+        The cases of a workload are timed interleaved (:meth:`run_interleaved`), except those of
+        slow-tagged workloads (loopback servers, event loops), timed one after the other
+        (:meth:`run_case`). Under a total budget, the slow-tagged workloads run first: their cost
+        (setup included) is mostly beyond the budget's control, and what they leave is then shared
+        among the rest.
         """
         workloads = list(workloads)
         total_cases = sum(len(w.cases) for w in workloads)
         if progress is None:
             progress = Progress(total_cases, enabled=False)
-        settings = self.settings
         order = list(range(len(workloads)))
-        if settings.total_budget_s is not None:
+        if self.settings.total_budget_s is not None:
             order.sort(key=lambda i: SLOW_TAG not in workloads[i].tags)
         gc.collect()
         started = self.clock()
@@ -342,30 +460,52 @@ class Runner:
         for index in order:
             workload = workloads[index]
             case_results: list[CaseResult] = []
-            for case in workload.cases:
-                if self.interrupted:
-                    case_results.append(CaseResult(case.name, case.kind, "skipped", "interrupted"))
-                    continue
-                progress.step(f"{workload.name} {case.name}")
-                budget = settings.case_budget_s
-                if settings.total_budget_s is not None:
-                    remaining_s = settings.total_budget_s - (self.clock() - started) / 1e9
-                    share = remaining_s / max(total_cases - done, 1)
-                    budget = min(budget, max(share, settings.min_case_budget_s))
-                case_started = self.clock()
-                try:
-                    outcome = self.run_case(workload, case, budget)
-                except KeyboardInterrupt:  # Ctrl-C: report what was timed so far
-                    self.interrupted = True
-                    outcome = CaseResult(case.name, case.kind, "skipped", "interrupted")
-                outcome.wall_s = (self.clock() - case_started) / 1e9
-                if outcome.status == "error":
-                    progress.note(f"error: {workload.name} {case.name}: {outcome.reason}")
-                case_results.append(outcome)
-                done += 1
+            if self.interrupted:
+                case_results = [
+                    CaseResult(c.name, c.kind, "skipped", "interrupted") for c in workload.cases
+                ]
+            elif SLOW_TAG not in workload.tags:
+                budget = self._budget(started, total_cases - done)
+                case_results = self.run_interleaved(workload, budget, progress)
+            else:
+                for case in workload.cases:
+                    if self.interrupted:
+                        case_results.append(
+                            CaseResult(case.name, case.kind, "skipped", "interrupted")
+                        )
+                        continue
+                    progress.step(f"{workload.name} {case.name}")
+                    budget = self._budget(started, total_cases - done - len(case_results))
+                    case_started = self.clock()
+                    try:
+                        outcome = self.run_case(workload, case, budget)
+                    except KeyboardInterrupt:  # Ctrl-C: report what was timed so far
+                        self.interrupted = True
+                        outcome = CaseResult(case.name, case.kind, "skipped", "interrupted")
+                    outcome.wall_s = (self.clock() - case_started) / 1e9
+                    if outcome.status == "error":
+                        progress.note(f"error: {workload.name} {case.name}: {outcome.reason}")
+                    case_results.append(outcome)
+            done += len(workload.cases)
             results[index] = WorkloadResult(workload, case_results)
         progress.finish()
         return [results[index] for index in range(len(workloads))]
+
+
+@dataclass
+class _Timing:
+    """A case of an interleaved workload while it is being timed."""
+
+    result: CaseResult
+    fn: Callable[[], object]
+    number: int = 1
+    spent_ns: int = 0
+    finished: bool = False
+
+    def fail(self, exc: Exception) -> None:
+        self.result.status, self.result.reason = "error", _describe(exc)
+        self.result.samples_ns.clear()
+        self.finished = True
 
 
 def _describe(exc: BaseException) -> str:
