@@ -81,8 +81,9 @@ def _server_events(data: bytes) -> list[Any]:
 
 
 def test_the_frame_core_is_wsfasts() -> None:
-    assert dconn.FrameParser is frames.FrameParser
-    assert dconn.build_frame is frames.build_frame
+    assert dconn.Connection._FrameParser is frames.FrameParser
+    assert dconn.Connection._build_frame is frames.build_frame
+    assert type(Connection(SERVER)._parser) is frames.FrameParser
 
 
 def test_send_returns_bytes_and_masks_only_client_frames() -> None:
@@ -436,7 +437,7 @@ for name in ("connection", "events", "extensions", "frame_protocol", "handshake"
     sys.modules["wsproto." + name] = importlib.import_module("wsfast.compat.wsproto." + name)
 
 COUNTS = Counter()
-_Parser, _build = dconn.FrameParser, dconn.build_frame
+_Parser, _build = dconn.Connection._FrameParser, dconn.Connection._build_frame
 
 
 class CountingParser:
@@ -453,7 +454,8 @@ def counting_build_frame(*args, **kwargs):
     return _build(*args, **kwargs)
 
 
-dconn.FrameParser, dconn.build_frame = CountingParser, counting_build_frame
+dconn.Connection._FrameParser = CountingParser
+dconn.Connection._build_frame = staticmethod(counting_build_frame)
 
 
 def pytest_sessionfinish(session, exitstatus):
