@@ -39,5 +39,3 @@ def twin_fixture(name: str):  # type: ignore[no-untyped-def]
         return load_twin(name, request.param)
 
     return fixture
-
-
