@@ -539,3 +539,59 @@ def test_wsprotos_own_suite_passes_on_the_dropin(wsproto_suite: Path) -> None:
     # wsfast's frame core did the framing during wsproto's own tests.
     assert facts["counts"].get("FrameParser.feed", 0) > 10
     assert facts["counts"].get("build_frame", 0) > 10
+
+
+class HookedDeflate(PerMessageDeflate):
+    """A subclass: the connection drives it through wsproto's frame hooks, not its direct path."""
+
+
+@pytest.mark.parametrize("hooked_side", ["client", "server"])
+def test_the_frame_hooks_and_the_direct_path_agree(hooked_side: str) -> None:
+    client_ext = HookedDeflate() if hooked_side == "client" else PerMessageDeflate()
+    server_ext = HookedDeflate() if hooked_side == "server" else PerMessageDeflate()
+    answer = server_ext.accept(f"permessage-deflate; {client_ext.offer()}")
+    client_ext.finalize(f"permessage-deflate; {answer}")
+    client = Connection(CLIENT, [client_ext])
+    server = Connection(SERVER, [server_ext])
+    assert (client._deflate is None) == (hooked_side == "client")
+    for index in range(3):
+        text = f"message {index} " * 50
+        wire = client.send(TextMessage(data=text[:100], message_finished=False))
+        wire += client.send(Ping(payload=b"between"))
+        wire += client.send(TextMessage(data=text[100:], message_finished=True))
+        server.receive_data(wire)
+        received = list(server.events())
+        assert received[1] == Ping(payload=b"between")
+        assert "".join(e.data for e in received if isinstance(e, TextMessage)) == text
+        client.receive_data(server.send(BytesMessage(data=text.encode())))
+        assert list(client.events()) == [BytesMessage(data=text.encode())]
+
+
+class Rsv2Extension(dropin.extensions.Extension):
+    """A made-up extension that claims RSV2: RSV2 stays an error, wsfast's parser refuses it."""
+
+    name = "rsv2"
+
+    def enabled(self) -> bool:
+        return True
+
+    def offer(self) -> bool:
+        return True
+
+
+def test_an_unknown_enabled_extension_sees_frames_through_the_hooks() -> None:
+    seen: list[tuple[int, bytes]] = []
+
+    class Recorder(Rsv2Extension):
+        def frame_inbound_payload_data(self, proto: Any, data: bytes) -> bytes:
+            seen.append((len(data), data))
+            return data.upper()
+
+        def frame_outbound(self, proto: Any, opcode: Any, rsv: Any, data: bytes, fin: bool) -> Any:
+            return rsv, data[::-1]
+
+    server = Connection(SERVER, [Recorder()])
+    server.receive_data(_frame(0x2, b"abc"))
+    assert list(server.events()) == [BytesMessage(data=b"ABC")]
+    assert seen == [(3, b"abc")]
+    assert server.send(BytesMessage(data=b"xyz")) == b"\x82\x03zyx"

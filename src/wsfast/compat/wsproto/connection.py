@@ -30,6 +30,7 @@ from .events import (
     Pong,
     TextMessage,
 )
+from .extensions import PerMessageDeflate
 from .frame_protocol import (
     LOCAL_ONLY_CLOSE_REASONS,
     MAX_PAYLOAD_NORMAL,
@@ -152,6 +153,11 @@ class Connection:
         self._state = _OPEN
         self._events: deque[Event] = deque()
         self._extensions = [ext for ext in extensions or () if ext.enabled()]
+        # permessage-deflate alone (the usual case) takes a direct path instead of the hooks.
+        self._deflate: PerMessageDeflate | None = None
+        if len(self._extensions) == 1 and type(self._extensions[0]) is PerMessageDeflate:
+            self._deflate = self._extensions[0]
+        self._incoming_compressed = False  # RSV1 of the message being received
         # wsproto sets no size limits; RSV1 may mark compressed messages once an extension is
         # enabled (RFC 7692 §6), and the extensions' hooks then check each frame's RSV bits.
         self._parser = self._FrameParser(
@@ -243,6 +249,20 @@ class Connection:
             # RFC 6455 §5.3: a client masks every frame with a fresh key; a server never does.
             frame: bytes = self._build_frame(opcode, payload, fin=fin, mask=self.client)
             return frame
+        deflate = self._deflate
+        if deflate is not None:
+            if opcode >= 0x8:  # RFC 7692 §6.1: control frames are not compressed
+                frame = self._build_frame(opcode, payload, fin=fin, mask=self.client)
+                return frame
+            # RFC 7692 §6.1: RSV1 on the first frame of a compressed message only.
+            frame = self._build_frame(
+                opcode,
+                deflate._deflate_frame(self.client, payload, fin),
+                fin=fin,
+                rsv1=opcode != 0x0,
+                mask=self.client,
+            )
+            return frame
         rsv = _NO_RSV
         data = bytes(payload)
         for extension in reversed(self._extensions):
@@ -311,7 +331,19 @@ class Connection:
         """Appends the events of ``frames``, then the failure ``error`` if any."""
         append = self._events.append
         try:
-            if self._extensions:
+            deflate = self._deflate
+            if deflate is not None:
+                for frame in frames:
+                    opcode, payload, fin = frame.opcode, frame.payload, frame.fin
+                    if opcode < 0x8:
+                        if opcode:
+                            # The parser allows RSV1 only on a message's first frame (§6.1).
+                            self._incoming_compressed = frame.rsv1
+                        if self._incoming_compressed:
+                            payload = deflate._inflate_frame(self.client, payload, fin)
+                    if not self._frame_event(opcode, payload, fin):
+                        return
+            elif self._extensions:
                 for frame in frames:
                     if not self._frame_event(
                         frame.opcode, self._inbound_via_extensions(frame), frame.fin

@@ -12,7 +12,7 @@ import zlib
 from abc import ABC, abstractmethod
 from typing import Any
 
-from .frame_protocol import CloseReason, Opcode, RsvBits
+from .frame_protocol import CloseReason, Opcode, ParseFailed, RsvBits
 
 _NO_RSV = RsvBits(False, False, False)
 _RSV1 = RsvBits(True, False, False)
@@ -266,6 +266,46 @@ class PerMessageDeflate(Extension):
             if self.client_no_context_takeover if proto.client else self.server_no_context_takeover:
                 self._compressor = None
         return (rsv, out)
+
+    # -- the connection's direct path (same results as the hooks, fewer Python calls) ----------
+
+    def _inflate_frame(self, client: bool, payload: bytes, fin: bool) -> bytes:
+        """The inflated payload of one whole frame of a compressed message (RFC 7692 §7.2.2).
+
+        Raises ParseFailed (1007) when the data is not a valid deflate stream.
+        """
+        decompressor = self._decompressor
+        if decompressor is None:
+            bits = self.server_max_window_bits if client else self.client_max_window_bits
+            decompressor = self._decompressor = zlib.decompressobj(-bits)
+        try:
+            data: bytes = decompressor.decompress(payload)
+            if fin:
+                # Without a max_length, decompress() returns all it can; the tail completes the
+                # sync flush the sender stripped.
+                data += decompressor.decompress(_SYNC_TAIL)
+        except zlib.error as exc:
+            raise ParseFailed(
+                f"error in extension: {exc}", CloseReason.INVALID_FRAME_PAYLOAD_DATA
+            ) from None
+        if fin and (self.server_no_context_takeover if client else self.client_no_context_takeover):
+            self._decompressor = None
+        return data
+
+    def _deflate_frame(self, client: bool, data: Any, fin: bool) -> bytes:
+        """The compressed payload of one frame of an outgoing message (RFC 7692 §7.2.1)."""
+        compressor = self._compressor
+        if compressor is None:
+            bits = self.client_max_window_bits if client else self.server_max_window_bits
+            compressor = self._compressor = zlib.compressobj(
+                zlib.Z_DEFAULT_COMPRESSION, zlib.DEFLATED, -bits
+            )
+        out: bytes = compressor.compress(data)
+        if fin:
+            out = (out + compressor.flush(zlib.Z_SYNC_FLUSH))[:-4]
+            if self.client_no_context_takeover if client else self.server_no_context_takeover:
+                self._compressor = None
+        return out
 
     def __repr__(self) -> str:
         parts = [f"client_max_window_bits={self.client_max_window_bits}"]
