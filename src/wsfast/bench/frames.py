@@ -20,6 +20,7 @@ chunk: no parser can beat it.
 
 from __future__ import annotations
 
+import functools
 import importlib
 import os
 from collections.abc import Callable
@@ -73,14 +74,16 @@ def _payload(opcode: int, size: int) -> bytes:
     return os.urandom(size)
 
 
-def masked_stream(opcode: int, size: int, count: int) -> list[bytes]:
-    """``count`` masked frames (as a client sends them), cut into 64 KiB chunks."""
+@functools.lru_cache(maxsize=16)
+def masked_stream(opcode: int, size: int, count: int) -> tuple[bytes, ...]:
+    """``count`` masked frames (as a client sends them), cut into 64 KiB chunks; built once per
+    stream shape and shared by every case (the chunks are immutable bytes)."""
     from wsfast import _frames_py
 
     payload = _payload(opcode, size)
     frame = _frames_py.build_frame(opcode, payload, mask=True, mask_key=KEY)
     stream = frame * count
-    return [stream[i : i + CHUNK] for i in range(0, len(stream), CHUNK)]
+    return tuple(stream[i : i + CHUNK] for i in range(0, len(stream), CHUNK))
 
 
 def _parse_cases(opcode: int, size: int, count: int) -> tuple[Case, ...]:

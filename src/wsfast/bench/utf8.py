@@ -11,6 +11,7 @@ buffer through glibc's vectorised memchr, which no validator that reads every by
 from __future__ import annotations
 
 import codecs
+import functools
 import importlib
 import random
 from collections.abc import Callable
@@ -32,6 +33,7 @@ _SPRINKLE = "éüñçøßжщ中文語😀€"
 CORPORA = ("ascii", "mostly-ascii", "cyrillic", "cjk", "emoji")
 
 
+@functools.lru_cache(maxsize=64)
 def corpus(kind: str, size: int, seed: int = 6455) -> bytes:
     """``size`` bytes of valid UTF-8 text of the given kind (deterministic)."""
     rng = random.Random(f"{kind}-{size}-{seed}")
