@@ -334,6 +334,7 @@ def real_wsproto() -> Any:
 def test_isinstance_against_the_real_event_classes(real_wsproto: Any) -> None:
     import wsproto.events as real_events
 
+    assert dropin.events.register_with_wsproto()
     assert isinstance(TextMessage(data="x"), real_events.TextMessage)
     assert isinstance(TextMessage(data="x"), real_events.Message)
     assert isinstance(CloseConnection(code=1000), real_events.Event)
@@ -595,3 +596,35 @@ def test_an_unknown_enabled_extension_sees_frames_through_the_hooks() -> None:
     assert list(server.events()) == [BytesMessage(data=b"ABC")]
     assert seen == [(3, b"abc")]
     assert server.send(BytesMessage(data=b"xyz")) == b"\x82\x03zyx"
+
+
+def test_install_as_wsproto_in_a_fresh_interpreter() -> None:
+    code = (
+        "from wsfast.compat.wsproto import install_as_wsproto\n"
+        "install_as_wsproto()\n"
+        "import wsproto, wsproto.events\n"
+        "from wsproto.connection import Connection, ConnectionType\n"
+        "assert wsproto.__name__ == 'wsfast.compat.wsproto', wsproto.__name__\n"
+        "c = Connection(ConnectionType.CLIENT); s = Connection(ConnectionType.SERVER)\n"
+        "s.receive_data(c.send(wsproto.events.TextMessage(data='hi')))\n"
+        "print([type(e).__module__ for e in s.events()])\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "['wsfast.compat.wsproto.events']"
+
+
+def test_install_as_wsproto_refuses_to_mix_with_an_imported_real_wsproto() -> None:
+    code = (
+        "import wsproto\n"
+        "from wsfast.compat.wsproto import install_as_wsproto\n"
+        "try:\n    install_as_wsproto()\nexcept RuntimeError:\n    print('refused')\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False
+    )
+    if "No module named 'wsproto'" in result.stderr:
+        pytest.skip("the real wsproto is not installed")
+    assert result.stdout.strip() == "refused", result.stderr

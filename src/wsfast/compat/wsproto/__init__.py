@@ -76,4 +76,38 @@ class WSConnection:
             yield from connection.events()
 
 
-__all__ = ("ConnectionType", "WSConnection")
+#: The submodules that make up wsproto's public layout.
+SUBMODULES = (
+    "connection",
+    "events",
+    "extensions",
+    "frame_protocol",
+    "handshake",
+    "typing",
+    "utilities",
+)
+
+
+def install_as_wsproto(*, replace: bool = False) -> None:
+    """Makes ``import wsproto`` (and its submodules) resolve to this package, in this process.
+
+    For code that imports wsproto itself (uvicorn ``--ws wsproto``, hypercorn, trio-websocket,
+    simple-websocket, httpx-ws): call it before that code imports wsproto. If the real wsproto
+    was already imported, RuntimeError, unless ``replace=True`` (objects made with the real one
+    before then keep their classes).
+    """
+    import importlib
+    import sys
+
+    current = sys.modules.get("wsproto")
+    if current is not None and current is not sys.modules[__name__] and not replace:
+        raise RuntimeError(
+            "the real wsproto is already imported; call install_as_wsproto() earlier, "
+            "or pass replace=True"
+        )
+    sys.modules["wsproto"] = sys.modules[__name__]
+    for name in SUBMODULES:
+        sys.modules[f"wsproto.{name}"] = importlib.import_module(f"{__name__}.{name}")
+
+
+__all__ = ("ConnectionType", "WSConnection", "install_as_wsproto")

@@ -4,8 +4,9 @@ Same classes, fields, defaults and behaviour as wsproto 1.3: frozen dataclasses 
 fields are equal, hashable when their fields are), an abstract :class:`Event` base, and the
 ``response()`` helpers of :class:`CloseConnection` and :class:`Ping`.
 
-When the real wsproto is installed, each class here is registered as a virtual subclass of its
-wsproto namesake, so ``isinstance(event, wsproto.events.TextMessage)`` holds for the events this
+When the real wsproto is already imported when this module is (or after
+:func:`register_with_wsproto` is called), each class here is registered as a virtual subclass of
+its wsproto namesake, so ``isinstance(event, wsproto.events.TextMessage)`` holds for the events this
 module makes and code that checks against wsproto's classes keeps working. (The other direction
 cannot be had as well: ``abc`` refuses registration cycles.)
 """
@@ -158,8 +159,9 @@ _EVENT_CLASSES: tuple[type[Event], ...] = (
 def register_with_wsproto() -> bool:
     """Registers these classes as virtual subclasses of the real wsproto's namesakes.
 
-    Called on import when the real wsproto can be imported. Returns True when the classes were
-    registered, False when the real wsproto is missing (or ``wsproto`` is this very package).
+    Called on import when the real wsproto is already imported; call it yourself otherwise (it
+    imports the real wsproto). Returns True when the classes were registered, False when the
+    real wsproto is missing (or ``wsproto`` resolves to this very package).
     """
     try:
         import wsproto.events as real
@@ -174,7 +176,11 @@ def register_with_wsproto() -> bool:
     return True
 
 
-register_with_wsproto()
+# Only when already imported: importing the real wsproto (and h11) here would slow every import of
+# the drop-in down, and would defeat install_as_wsproto().
+_real_events = sys.modules.get("wsproto.events")
+if _real_events is not None and getattr(_real_events, "__name__", "") == "wsproto.events":
+    register_with_wsproto()
 
 __all__ = [
     "AcceptConnection",
