@@ -380,6 +380,16 @@ class Connection:
             if fin:
                 self._msg_opcode = 0
             return
+        if self._msg_compressed and opcode == _OP_TEXT and not (first and fin):
+            # Inflated text the parser could not see: validate it as it arrives, to fail as
+            # soon as it cannot be UTF-8 (RFC 6455 §8.1) rather than after the whole message.
+            decoder = self._msg_decoder
+            if decoder is None:
+                decoder = self._msg_decoder = _utf8_decoder()
+            try:
+                decoder.decode(payload, fin)
+            except UnicodeDecodeError:
+                raise ProtocolError(1007, "invalid UTF-8 in text message") from None
         if not fin:
             if buffer is None:
                 self._msg_buffer = bytearray(payload)

@@ -294,3 +294,15 @@ def test_rsv1_never_on_continuation_frames(pair: Pair) -> None:
     server.send_ping(b"!")
     server.send_continuation(bytes(1000), fin=True)
     assert _frame_headers(wire(server)) == [0x42, 0x00, 0x89, 0x80]
+
+
+def test_invalid_utf8_in_compressed_fragments_fails_fast(
+    pair: Pair, frames_impl: ModuleType
+) -> None:
+    # The first fragment already holds a byte that can never be UTF-8: fail before the end.
+    _, server = deflate_pair(pair)
+    compressor = zlib.compressobj(6, zlib.DEFLATED, -15)
+    first = compressor.compress(b"ok \xff") + compressor.flush(zlib.Z_SYNC_FLUSH)
+    server.receive_data(frames_impl.build_frame(1, first, fin=False, rsv1=True, mask=True))
+    [event] = server.events()
+    assert isinstance(event, ConnectionFailed) and event.code == 1007
