@@ -33,6 +33,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from wsfast import frames
 from wsfast.compat import wsproto as dropin
@@ -628,3 +630,66 @@ def test_install_as_wsproto_refuses_to_mix_with_an_imported_real_wsproto() -> No
     if "No module named 'wsproto'" in result.stderr:
         pytest.skip("the real wsproto is not installed")
     assert result.stdout.strip() == "refused", result.stderr
+
+
+# -- random streams, differential ----------------------------------------------------------------
+
+
+_texts = st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=40)
+_message = st.tuples(
+    st.booleans(),  # text?
+    _texts,
+    st.integers(min_value=1, max_value=4),  # number of fragments
+    st.booleans(),  # a ping after the first fragment?
+)
+
+
+def _wire(messages: list[tuple[bool, str, int, bool]]) -> bytes:
+    """Client frames for ``messages``, fragmented at byte offsets (code points may be split)."""
+    out = []
+    for is_text, text, pieces, ping in messages:
+        data = text.encode()
+        cuts = [len(data) * i // pieces for i in range(pieces + 1)]
+        for index in range(pieces):
+            opcode = (0x1 if is_text else 0x2) if index == 0 else 0x0
+            out.append(_frame(opcode, data[cuts[index] : cuts[index + 1]], fin=index == pieces - 1))
+            if ping and index == 0:
+                out.append(_frame(0x9, b"p"))
+    return b"".join(out)
+
+
+def _normalised(events: list[Any]) -> list[Any]:
+    """Messages reassembled (wsproto may split frames into pieces), control events as they are."""
+    result: list[Any] = []
+    parts: list[Any] = []
+    for event in events:
+        if hasattr(event, "message_finished"):
+            parts.append(event.data)
+            if event.message_finished:
+                joined = "".join(parts) if isinstance(parts[0], str) else b"".join(parts)
+                result.append(("message", joined))
+                parts = []
+        else:
+            result.append(_as_tuple(event))
+    return result
+
+
+@settings(max_examples=40, deadline=None)
+@given(messages=st.lists(_message, max_size=6), chunk=st.integers(min_value=1, max_value=64))
+def test_random_streams_in_random_chunks_match_wsproto(
+    messages: list[tuple[bool, str, int, bool]], chunk: int
+) -> None:
+    real = pytest.importorskip("wsproto.connection")
+    if real.__name__ != "wsproto.connection":
+        pytest.skip("the real wsproto is not installed")
+    wire = _wire(messages)
+    ours, theirs = Connection(SERVER), real.Connection(real.SERVER)
+    mine: list[Any] = []
+    reference: list[Any] = []
+    for start in range(0, len(wire), chunk):
+        ours.receive_data(wire[start : start + chunk])
+        theirs.receive_data(wire[start : start + chunk])
+        mine.extend(ours.events())
+        reference.extend(theirs.events())
+    assert _normalised(mine) == _normalised(reference)
+    assert len([m for m in _normalised(mine) if m[0] == "message"]) == len(messages)
