@@ -69,7 +69,13 @@ class WSConnection:
         self.connection = self.handshake.connection
 
     def events(self) -> Generator[Event, None, None]:
-        """Yields the pending events, oldest first."""
+        """A generator of the pending events, oldest first."""
+        connection = self.connection
+        if connection is not None and not self.handshake._events:
+            return connection.events()  # once open: no generator around the connection's
+        return self._all_events()
+
+    def _all_events(self) -> Generator[Event, None, None]:
         yield from self.handshake.events()
         connection = self.connection
         if connection is not None:
