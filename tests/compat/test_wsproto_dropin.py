@@ -693,3 +693,13 @@ def test_random_streams_in_random_chunks_match_wsproto(
         reference.extend(theirs.events())
     assert _normalised(mine) == _normalised(reference)
     assert len([m for m in _normalised(mine) if m[0] == "message"]) == len(messages)
+
+
+def test_received_buffers_may_be_reused_by_the_caller() -> None:
+    server = Connection(SERVER)
+    wire = _frame(0x2, b"first") + _frame(0x1, b"sec")
+    buffer = bytearray(wire[:-2])
+    server.receive_data(memoryview(buffer))
+    buffer[:] = b"\x00" * len(buffer)  # the caller reuses its read buffer
+    server.receive_data(bytearray(wire[-2:]))
+    assert list(server.events()) == [BytesMessage(data=b"first"), TextMessage(data="sec")]
