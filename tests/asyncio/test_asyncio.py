@@ -431,7 +431,9 @@ def test_keepalive_timeout_fails_the_connection() -> None:
         async def handler(ws: Any) -> None:
             await asyncio.sleep(TEST_TIMEOUT)  # never reads: its transport stops reading
 
-        async with serve(handler, "127.0.0.1", 0, max_queue=1, compression=None) as server:
+        async with serve(
+            handler, "127.0.0.1", 0, max_queue=1, compression=None, close_timeout=0.2
+        ) as server:
             ws = await connect(
                 uri(server),
                 compression=None,
@@ -446,7 +448,6 @@ def test_keepalive_timeout_fails_the_connection() -> None:
                 while True:
                     await ws.recv()
             assert info.value.sent == (1011, "keepalive ping timeout")
-            server.close_timeout = 0.2
 
     run(main())
 
@@ -662,3 +663,44 @@ def test_client_answers_messages_in_the_same_read_as_the_101_before_failing() ->
 
     run(main())
     assert events == [TextMessage("early"), CloseReceived(1002, events[1].reason)]
+
+
+def test_keepalive_tolerates_a_late_pong_while_data_keeps_arriving() -> None:
+    """A Pong queued behind a long transfer is late; bytes arriving meanwhile prove the peer
+    alive, so the connection fails (1011) only once the peer falls silent."""
+    from wsfast.connection import ServerConnection
+    from wsfast.frames import build_frame
+
+    count = 20
+
+    async def raw_server(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        conn = ServerConnection(compression=None, auto_pong=False)  # never answers pings
+        conn.receive_data(await reader.readuntil(b"\r\n\r\n"))
+        conn.events()
+        conn.accept()
+        writer.write(b"".join(conn.data_to_send()))
+        for i in range(count):  # a slow stream: one frame every 30 ms
+            writer.write(build_frame(0x1, str(i).encode()))
+            await asyncio.sleep(0.03)
+        await reader.read()  # then silence until the client gives up
+        writer.close()
+
+    async def main() -> None:
+        server = await asyncio.start_server(raw_server, "127.0.0.1", 0)
+        port = server.sockets[0].getsockname()[1]
+        async with server:
+            ws = await connect(
+                f"ws://127.0.0.1:{port}/",
+                compression=None,
+                ping_interval=0.05,
+                ping_timeout=0.1,
+                close_timeout=0.2,
+            )
+            received = []
+            with pytest.raises(ConnectionClosedError) as info:
+                while True:
+                    received.append(await ws.recv())
+            assert received == [str(i) for i in range(count)]
+            assert info.value.sent == (1011, "keepalive ping timeout")
+
+    run(main())

@@ -184,6 +184,7 @@ class WebSocket(asyncio.BufferedProtocol):
         "_reading_paused",
         "_recv_waiter",
         "_resume_at",
+        "_rx_seen",
         "_transport",
         "_write_limit",
         "_writing_paused",
@@ -230,6 +231,8 @@ class WebSocket(asyncio.BufferedProtocol):
         self._failure_timer: asyncio.TimerHandle | None = None
         self._keepalive_timer: asyncio.TimerHandle | None = None
         self._keepalive_payload: bytes | None = None
+        #: Set by every read; cleared when a keepalive Ping is sent.
+        self._rx_seen = False
         self._lost_exc: BaseException | None = None
         self._on_open = on_open
         self.ping_interval = ping_interval
@@ -338,6 +341,7 @@ class WebSocket(asyncio.BufferedProtocol):
         self._received(data)
 
     def _received(self, data: Any) -> None:
+        self._rx_seen = True
         conn = self._conn
         conn.receive_data(data)
         events = conn.events()
@@ -780,6 +784,7 @@ class WebSocket(asyncio.BufferedProtocol):
             return
         payload = os.urandom(4)
         self._keepalive_payload = payload
+        self._rx_seen = False
         self._conn.send_ping(payload)
         self._flush()
         if self.ping_timeout is not None:
@@ -789,6 +794,14 @@ class WebSocket(asyncio.BufferedProtocol):
 
     def _keepalive_timed_out(self) -> None:
         self._keepalive_timer = None
+        if self._rx_seen and self._conn.state is _OPEN and self.ping_timeout is not None:
+            # No Pong yet, but bytes keep arriving: the peer is alive, its Pong is queued behind
+            # a large message (a 16 MiB message on a slow link takes longer than the timeout).
+            self._rx_seen = False
+            self._keepalive_timer = self._loop.call_later(
+                self.ping_timeout, self._keepalive_timed_out
+            )
+            return
         if self._conn.state is _OPEN:
             self._conn.fail(1011, "keepalive ping timeout")
             self._flush()
