@@ -17,12 +17,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from . import _speedups, accelerate
-from .connection import ClientConnection, ServerConnection, State
+from . import _speedups, accelerate, events
+from .connection import ClientConnection, InvalidState, ServerConnection, State
 from .exceptions import PayloadTooBig, ProtocolError, WebSocketError
+from .extensions import PerMessageDeflate
 from .frames import CloseCode, Frame, FrameParser, Opcode, build_frame
+from .handshake import HandshakeError
 from .masking import Masker, mask, mask_inplace
-from .utf8 import InvalidUTF8, Utf8Validator, decode_utf8, validate_utf8
+from .utf8 import InvalidUTF8, Utf8Validator, decode_utf8, utf8_bytes, validate_utf8
 
 if TYPE_CHECKING:
     from .asyncio import connect, serve
@@ -50,10 +52,13 @@ __all__ = [
     "CloseCode",
     "Frame",
     "FrameParser",
+    "HandshakeError",
+    "InvalidState",
     "InvalidUTF8",
     "Masker",
     "Opcode",
     "PayloadTooBig",
+    "PerMessageDeflate",
     "ProtocolError",
     "ServerConnection",
     "State",
@@ -64,9 +69,11 @@ __all__ = [
     "build_frame",
     "connect",
     "decode_utf8",
+    "events",
     "implementation",
     "mask",
     "mask_inplace",
     "serve",
+    "utf8_bytes",
     "validate_utf8",
 ]
