@@ -703,3 +703,89 @@ def test_received_buffers_may_be_reused_by_the_caller() -> None:
     buffer[:] = b"\x00" * len(buffer)  # the caller reuses its read buffer
     server.receive_data(bytearray(wire[-2:]))
     assert list(server.events()) == [BytesMessage(data=b"first"), TextMessage(data="sec")]
+
+
+# -- uvicorn --ws wsproto on the drop-in --------------------------------------------------------
+
+UVICORN_SCRIPT = r"""
+import socket, sys, threading, time
+sys.path.insert(0, sys.argv[1])
+from wsfast.compat.wsproto import install_as_wsproto
+install_as_wsproto()
+import uvicorn
+import uvicorn.protocols.websockets.wsproto_impl as impl
+from wsfast.compat.wsproto import WSConnection, ConnectionType
+from wsfast.compat.wsproto.events import (
+    AcceptConnection, BytesMessage, CloseConnection, Request, TextMessage)
+from wsfast.compat.wsproto.extensions import PerMessageDeflate
+
+async def app(scope, receive, send):
+    await receive()
+    await send({"type": "websocket.accept"})
+    while True:
+        message = await receive()
+        if message["type"] == "websocket.disconnect":
+            return
+        key = "text" if message.get("text") is not None else "bytes"
+        await send({"type": "websocket.send", key: message[key]})
+
+probe = socket.socket(); probe.bind(("127.0.0.1", 0)); port = probe.getsockname()[1]; probe.close()
+server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, ws="wsproto",
+                                       log_level="warning", lifespan="off"))
+thread = threading.Thread(target=server.run, daemon=True)
+thread.start()
+deadline = time.monotonic() + 20
+while not server.started:
+    assert time.monotonic() < deadline, "uvicorn did not start"
+    time.sleep(0.05)
+
+sock = socket.create_connection(("127.0.0.1", port), timeout=10)
+client = WSConnection(ConnectionType.CLIENT)
+
+def next_event():
+    while True:
+        for event in client.events():
+            return event
+        client.receive_data(sock.recv(65536) or None)
+
+sock.sendall(client.send(Request(host="localhost", target="/", extensions=[PerMessageDeflate()])))
+accepted = next_event()
+assert isinstance(accepted, AcceptConnection), accepted
+messages = [TextMessage(data="hello"), TextMessage(data="\u00fc" * 10000),
+            BytesMessage(data=b"\x00\x01" * 40000)]
+for message in messages:
+    sock.sendall(client.send(message))
+    parts = []
+    while True:
+        event = next_event()
+        parts.append(event.data)
+        if event.message_finished:
+            break
+    joined = "".join(parts) if isinstance(message.data, str) else b"".join(parts)
+    assert joined == message.data
+sock.sendall(client.send(CloseConnection(code=1000)))
+assert isinstance(next_event(), CloseConnection)
+server.should_exit = True
+thread.join(10)
+print("OK", impl.wsproto.__name__, [type(e).__name__ for e in accepted.extensions])
+"""
+
+
+@pytest.mark.slow
+def test_uvicorn_ws_wsproto_runs_on_the_dropin(tmp_path: Path) -> None:
+    """uvicorn (installed at test time into a temporary directory) serving ``--ws wsproto``
+    after ``install_as_wsproto()``, with permessage-deflate, echoing to a drop-in client."""
+    if os.environ.get("WSFAST_OFFLINE", "") not in ("", "0"):
+        pytest.skip("WSFAST_OFFLINE is set")
+    target = tmp_path / "uvicorn"
+    try:
+        installed = _pip("install", "--quiet", "--target", str(target), "uvicorn")
+    except subprocess.TimeoutExpired:
+        pytest.skip("pip install uvicorn timed out (no PyPI here?)")
+    _skip_unless(installed, "pip install uvicorn")
+    result = subprocess.run(
+        [sys.executable, "-c", UVICORN_SCRIPT, str(target)],
+        capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-4000:]
+    assert result.stdout.split() == ["OK", "wsfast.compat.wsproto", "['PerMessageDeflate']"]
