@@ -164,7 +164,6 @@ class WebSocket(asyncio.BufferedProtocol):
 
     __slots__ = (
         "__weakref__",
-        "_burst",
         "_close_timer",
         "_closed_waiter",
         "_conn",
@@ -185,6 +184,7 @@ class WebSocket(asyncio.BufferedProtocol):
         "_recv_waiter",
         "_resume_at",
         "_rx_seen",
+        "_sent_since_recv",
         "_transport",
         "_write_limit",
         "_writing_paused",
@@ -222,8 +222,8 @@ class WebSocket(asyncio.BufferedProtocol):
         self._drain_waiter: asyncio.Future[None] | None = None
         #: Small frames queued by _write_soon(), written together (None when there are none).
         self._pending: list[Any] | None = None
-        #: True from a frame written by send() to the end of that step of the event loop.
-        self._burst = False
+        #: True from a send() to the next recv(): a second send() in a row coalesces.
+        self._sent_since_recv = False
         self._pings: dict[bytes, tuple[asyncio.Future[float], float]] | None = None
         self._open_waiter: asyncio.Future[None] | None = None
         self._closed_waiter: asyncio.Future[None] | None = None
@@ -508,11 +508,6 @@ class WebSocket(asyncio.BufferedProtocol):
             if len(pending) >= _MAX_PENDING_PIECES:
                 self._write([])
 
-    def _end_burst(self) -> None:
-        self._burst = False
-        if self._pending is not None:
-            self._write([])
-
     def _flush_pending(self) -> None:
         if self._pending is not None:
             self._write([])
@@ -595,6 +590,7 @@ class WebSocket(asyncio.BufferedProtocol):
         Raises :class:`ConnectionClosedOK` or :class:`ConnectionClosedError` once the connection
         is closed and every message received before has been returned.
         """
+        self._sent_since_recv = False
         messages = self._messages
         while not messages:
             if self._conn.close_received is not None or self._conn.state is _CLOSED:
@@ -631,6 +627,7 @@ class WebSocket(asyncio.BufferedProtocol):
         :class:`ConnectionClosedError` when it closes with an error."""
         messages = self._messages
         if messages and not self._reading_paused:
+            self._sent_since_recv = False
             return messages.popleft()  # fast path: no extra coroutine per message
         try:
             return await self.recv()
@@ -661,16 +658,15 @@ class WebSocket(asyncio.BufferedProtocol):
         out = conn.data_to_send()
         if len(out) != 1:
             self._write(out)  # a large payload, or a Close behind the message: at once
-        elif self._pending is not None or self._messages or self._burst:
-            # A second frame in this step of the loop (a burst of sends, or answers to a batch
-            # of messages that arrived in one read): coalesce them into one write, flushed when
-            # the application waits in recv() or at the end of the step.
+        elif self._pending is not None or self._messages or self._sent_since_recv:
+            # A burst of sends without a recv() between them, or answers to a batch of messages
+            # that arrived in one read: coalesce them into one write, flushed when the
+            # application waits in recv() or at the end of this step of the loop.
             self._write_soon(out)
         else:
-            # The first frame of this step goes out at once (request/response latency).
+            # Request/response: the answer goes out at once.
             self._write(out)
-            self._burst = True
-            self._loop.call_soon(self._end_burst)
+        self._sent_since_recv = True
         if conn.should_close_transport:
             self._close_transport()  # a failure was waiting behind the answered messages
         elif self._writing_paused:
