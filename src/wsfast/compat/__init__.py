@@ -1,7 +1,11 @@
-"""Drop-in replacements for other projects' accelerator modules, built on wsfast's hot paths.
+"""Drop-in surfaces for other WebSocket code, built on wsfast's hot paths.
 
-``wsfast.compat.wsaccel`` mirrors the unmaintained wsaccel package (``wsaccel.xormask``,
-``wsaccel.utf8validator``). Importing these modules patches nothing:
-:func:`wsfast.accelerate.accelerate` is the explicit way to make websocket-client or autobahn use
-them (see docs/compat.md).
+- ``wsfast.compat.wsproto`` has wsproto 1.3's public API (``WSConnection``, the events, the
+  extensions, the errors); switching is a change of import, or
+  ``wsfast.compat.wsproto.install_as_wsproto()`` for code you cannot edit (docs/wsproto-compat.md).
+- ``wsfast.compat.wsaccel`` mirrors the unmaintained wsaccel package (``wsaccel.xormask``,
+  ``wsaccel.utf8validator``); :func:`wsfast.accelerate.accelerate` is the explicit way to make
+  websocket-client or autobahn use it (docs/compat.md).
+
+Importing these modules patches nothing.
 """
