@@ -347,7 +347,7 @@ class WebSocket(asyncio.BufferedProtocol):
         events = conn.events()
         if events:
             self._process_events(events)
-            if conn._deferred_failure is not None and self._messages:
+            if self._messages and getattr(conn, "_deferred_failure", None) is not None:
                 # The peer broke the protocol behind complete messages. The sans-IO layer
                 # fails the connection at the next data_to_send(): let the application take and
                 # answer those messages first (its sends flush the answers, then our Close;
