@@ -54,7 +54,7 @@ cdef extern from *:
     bint WSF_BYTEARRAY_FAST_PATH
 
 
-cdef int _read_key(object key, uint8_t *out) except -1:
+cdef inline int _read_key(object key, uint8_t *out) except -1:
     cdef Py_buffer view
     if PyBytes_CheckExact(key):
         if PyBytes_GET_SIZE(key) != 4:

@@ -11,6 +11,8 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "wsf_simd.h"
+
 /* A kernel masks `len` bytes from src into dst with `key`, the 4 key octets in memory order already
  * rotated to the phase of src[0]. dst may be src (in place); otherwise the two must not overlap. */
 typedef void (*wsf_mask_kernel)(uint8_t *dst, const uint8_t *src, size_t len, uint32_t key);
@@ -20,6 +22,9 @@ void wsf_mask_sse2(uint8_t *dst, const uint8_t *src, size_t len, uint32_t key);
 void wsf_mask_avx2(uint8_t *dst, const uint8_t *src, size_t len, uint32_t key);
 void wsf_mask_avx512(uint8_t *dst, const uint8_t *src, size_t len, uint32_t key);
 void wsf_mask_neon(uint8_t *dst, const uint8_t *src, size_t len, uint32_t key);
+
+/* Masks len bytes starting at key phase `phase` (0-3): dst[i] = src[i] ^ key[(phase + i) % 4]. */
+void wsf_mask(uint8_t *dst, const uint8_t *src, size_t len, const uint8_t key[4], size_t phase);
 
 /* The key (4 octets in memory order) for the byte `consumed` bytes further on: its octets rotated
  * left by consumed % 4 positions in memory. */
@@ -32,13 +37,23 @@ static inline uint32_t wsf_rotate_key(uint32_t key, size_t consumed) {
     return key;
 }
 
-/* Masks len bytes starting at key phase `phase` (0-3): dst[i] = src[i] ^ key[(phase + i) % 4]. */
-void wsf_mask(uint8_t *dst, const uint8_t *src, size_t len, const uint8_t key[4], size_t phase);
-
-/* The same as wsf_mask, inlined into the caller: for payloads too short for a kernel call to pay. */
+/* The same as wsf_mask, inlined into the caller: for payloads too short for a kernel call to pay
+ * (<= 16 bytes). A word at a time, like the scalar kernel. */
 static inline void wsf_mask_short(uint8_t *dst, const uint8_t *src, size_t len, const uint8_t key[4],
                                   size_t phase) {
-    for (size_t i = 0; i < len; i++) dst[i] = src[i] ^ key[(phase + i) & 3];
+    uint32_t k;
+    memcpy(&k, key, 4);
+    if (phase & 3) k = wsf_rotate_key(k, phase);
+    uint64_t k64 = ((uint64_t)k << 32) | k;
+    size_t i = 0;
+    for (; i + 8 <= len; i += 8) wsf_store64(dst + i, wsf_load64(src + i) ^ k64);
+    if (i + 4 <= len) {
+        wsf_store32(dst + i, wsf_load32(src + i) ^ k);
+        i += 4;
+    }
+    uint8_t kb[4];
+    memcpy(kb, &k, 4);
+    for (size_t j = 0; i < len; i++, j++) dst[i] = src[i] ^ kb[j];
 }
 
 /* Selects the widest kernel <= level that the CPU supports; returns the level in use. */
