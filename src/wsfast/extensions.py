@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 import zlib
 from collections.abc import Iterable
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from .exceptions import PayloadTooBig, ProtocolError, WebSocketError
 
@@ -332,6 +332,34 @@ class PerMessageDeflate:
         return None
 
 
+#: Output per zlib call while inflating: a bomb costs at most the limit plus one step before 1009.
+_INFLATE_STEP = 256 * 1024
+
+
+def _inflate_into(
+    pieces: list[bytes],
+    decompressor: Any,
+    data: bytes | bytearray | memoryview,
+    size: int,
+    limit: int | None,
+) -> int:
+    """Inflates ``data`` in steps of at most ``_INFLATE_STEP`` bytes, appending to ``pieces``;
+    returns the message size so far. Past ``limit`` (one byte past it proves the message too big)
+    raises PayloadTooBig: a decompression bomb never costs more than limit + one step, instead of
+    the twice-the-limit zlib would hold in one call that produced limit + 1 bytes at once."""
+    while True:
+        step = _INFLATE_STEP if limit is None else min(_INFLATE_STEP, limit + 1 - size)
+        chunk = decompressor.decompress(data, step)
+        if chunk:
+            pieces.append(chunk)
+            size += len(chunk)
+        if limit is not None and size > limit:
+            raise PayloadTooBig(f"message larger than {limit} bytes once inflated")
+        data = decompressor.unconsumed_tail
+        if not data and len(chunk) < step:
+            return size
+
+
 class DeflateCodec:
     """The negotiated permessage-deflate state of one connection (RFC 7692 §7.2).
 
@@ -401,20 +429,11 @@ class DeflateCodec:
             # Inflating with the largest window is always safe, whatever the peer agreed to.
             decompressor = self._decompressor = zlib.decompressobj(-15)
         try:
-            if limit is None:
-                out = decompressor.decompress(data)
-                if fin:
-                    out += decompressor.decompress(_TAIL)
-            else:
-                # max_length = limit + 1: one byte past the limit proves the message too big,
-                # without ever inflating more than that (decompression bombs).
-                out = decompressor.decompress(data, limit + 1)
-                if len(out) > limit:
-                    raise PayloadTooBig(f"message larger than {limit} bytes once inflated")
-                if fin:
-                    out += decompressor.decompress(_TAIL, limit + 1 - len(out))
-                    if len(out) > limit:
-                        raise PayloadTooBig(f"message larger than {limit} bytes once inflated")
+            pieces: list[bytes] = []
+            size = _inflate_into(pieces, decompressor, data, 0, limit)
+            if fin:
+                _inflate_into(pieces, decompressor, _TAIL, size, limit)
+            out = pieces[0] if len(pieces) == 1 else b"".join(pieces)
         except zlib.error as exc:
             self._decompressor = None
             raise ProtocolError(1002, f"invalid compressed data: {exc}") from None
