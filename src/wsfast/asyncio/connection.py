@@ -181,6 +181,7 @@ class WebSocket(asyncio.BufferedProtocol):
         "_pings",
         "_read_view",
         "_reading_paused",
+        "_reading_paused_by_writes",
         "_recv_waiter",
         "_resume_at",
         "_rx_seen",
@@ -219,6 +220,7 @@ class WebSocket(asyncio.BufferedProtocol):
         self._recv_waiter: asyncio.Future[None] | None = None
         self._write_limit = write_limit
         self._writing_paused = False
+        self._reading_paused_by_writes = False
         self._drain_waiter: asyncio.Future[None] | None = None
         #: Small frames queued by _write_soon(), written together (None when there are none).
         self._pending: list[Any] | None = None
@@ -403,9 +405,21 @@ class WebSocket(asyncio.BufferedProtocol):
 
     def pause_writing(self) -> None:
         self._writing_paused = True
+        # Stop reading too while the peer does not read what we write: otherwise a peer that
+        # floods us with Pings (each answered by a Pong) and never reads grows our write buffer
+        # without bound. Its own TCP window then throttles it.
+        transport = self._transport
+        if transport is not None and not self._reading_paused:
+            self._reading_paused_by_writes = True
+            transport.pause_reading()
 
     def resume_writing(self) -> None:
         self._writing_paused = False
+        if self._reading_paused_by_writes:
+            self._reading_paused_by_writes = False
+            transport = self._transport
+            if transport is not None and not self._reading_paused:
+                transport.resume_reading()
         waiter = self._drain_waiter
         if waiter is not None:
             self._drain_waiter = None
@@ -443,7 +457,8 @@ class WebSocket(asyncio.BufferedProtocol):
                 and self._transport is not None
             ):
                 self._reading_paused = True
-                self._transport.pause_reading()
+                if not self._reading_paused_by_writes:
+                    self._transport.pause_reading()
 
     def _handshake_event(self, event: Any) -> None:
         """Opening handshake events: overridden by the client and server subclasses."""
@@ -615,7 +630,9 @@ class WebSocket(asyncio.BufferedProtocol):
         message = messages.popleft()
         if self._reading_paused and len(messages) <= self._resume_at:
             self._reading_paused = False
-            if self._transport is not None and self._conn.state is not _CLOSED:
+            if self._writing_paused:
+                self._reading_paused_by_writes = True  # resume_writing() resumes reading
+            elif self._transport is not None and self._conn.state is not _CLOSED:
                 self._transport.resume_reading()
         return message
 
