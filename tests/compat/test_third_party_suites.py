@@ -37,12 +37,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from registry_tools import pip, skip_if_offline, skip_unless
 
 pytestmark = pytest.mark.slow
 
 WEBSOCKET_CLIENT = os.environ.get("WSFAST_COMPAT_WEBSOCKET_CLIENT", "1.9.2")
 AUTOBAHN = os.environ.get("WSFAST_COMPAT_AUTOBAHN", "26.10.2")
-PIP_TIMEOUT = 240  # seconds for a download or install, then the test skips as offline
 
 # Runs in the subprocess: counting stand-ins, accelerate(), the library's pytest, a report line.
 RUNNER = r"""
@@ -99,27 +99,10 @@ sys.exit(int(status))
 """
 
 
-def _pip(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "pip", "--disable-pip-version-check", *args],
-        capture_output=True,
-        text=True,
-        timeout=PIP_TIMEOUT,
-        check=False,
-    )
-
-
-def _skip_unless(result: subprocess.CompletedProcess[str], what: str) -> None:
-    if result.returncode != 0:
-        lines = [line for line in result.stderr.splitlines() if "is ignored" not in line]
-        pytest.skip(f"{what} failed (no PyPI here?): {' | '.join(lines[-3:])}")
-
-
 @pytest.fixture(scope="module")
 def workspace(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The two sdists, unpacked, and autobahn's dependencies, in a fresh temporary directory."""
-    if os.environ.get("WSFAST_OFFLINE", "") not in ("", "0"):
-        pytest.skip("WSFAST_OFFLINE is set")
+    skip_if_offline()
     cache = os.environ.get("WSFAST_COMPAT_CACHE")
     if cache:
         root = Path(cache) / f"websocket-client-{WEBSOCKET_CLIENT}-autobahn-{AUTOBAHN}"
@@ -130,24 +113,24 @@ def workspace(tmp_path_factory: pytest.TempPathFactory) -> Path:
         root = tmp_path_factory.mktemp("third-party-suites")
     sdists = root / "sdists"
     try:
-        downloaded = _pip(
+        downloaded = pip(
             "download", "--no-deps", "--no-binary", ":all:", "-d", str(sdists),
             f"websocket-client=={WEBSOCKET_CLIENT}", f"autobahn=={AUTOBAHN}",
         )  # fmt: skip
     except subprocess.TimeoutExpired:
         pytest.skip("pip download timed out (no PyPI here?)")
-    _skip_unless(downloaded, "pip download of the sdists")
+    skip_unless(downloaded, "pip download of the sdists")
     for archive in sdists.glob("*.tar.gz"):
         with tarfile.open(archive) as tar:
             tar.extractall(root, filter="data")
     try:
-        installed = _pip(
+        installed = pip(
             "install", "--quiet", "--target", str(root / "deps"),
             f"autobahn[twisted]=={AUTOBAHN}",
         )  # fmt: skip
     except subprocess.TimeoutExpired:
         pytest.skip("pip install of autobahn's dependencies timed out (no PyPI here?)")
-    _skip_unless(installed, "pip install of autobahn's dependencies")
+    skip_unless(installed, "pip install of autobahn's dependencies")
     (root / "complete").touch()
     return root
 

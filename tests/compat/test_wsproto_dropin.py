@@ -35,6 +35,7 @@ from typing import Any
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from registry_tools import pip, skip_if_offline, skip_unless
 
 from wsfast import frames
 from wsfast.compat import wsproto as dropin
@@ -58,7 +59,6 @@ from wsfast.compat.wsproto.frame_protocol import CloseReason
 from wsfast.compat.wsproto.utilities import LocalProtocolError, RemoteProtocolError
 
 WSPROTO_VERSION = os.environ.get("WSFAST_COMPAT_WSPROTO", "1.3.2")
-PIP_TIMEOUT = 180
 SUITE_FILES = [
     "test_client.py",
     "test_server.py",
@@ -470,36 +470,19 @@ def pytest_sessionfinish(session, exitstatus):
 """
 
 
-def _pip(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "pip", "--disable-pip-version-check", *args],
-        capture_output=True,
-        text=True,
-        timeout=PIP_TIMEOUT,
-        check=False,
-    )
-
-
-def _skip_unless(result: subprocess.CompletedProcess[str], what: str) -> None:
-    if result.returncode != 0:
-        lines = [line for line in result.stderr.splitlines() if "is ignored" not in line]
-        pytest.skip(f"{what} failed (no PyPI here?): {' | '.join(lines[-3:])}")
-
-
 @pytest.fixture(scope="module")
 def wsproto_suite(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """wsproto's tests/ from its sdist, and h11 (the tests use it) when it is not installed."""
-    if os.environ.get("WSFAST_OFFLINE", "") not in ("", "0"):
-        pytest.skip("WSFAST_OFFLINE is set")
+    skip_if_offline()
     root = tmp_path_factory.mktemp("wsproto-suite")
     try:
-        downloaded = _pip(
+        downloaded = pip(
             "download", "--no-deps", "--no-binary", ":all:", "-d", str(root / "sdist"),
             f"wsproto=={WSPROTO_VERSION}",
         )  # fmt: skip
     except subprocess.TimeoutExpired:
         pytest.skip("pip download timed out (no PyPI here?)")
-    _skip_unless(downloaded, f"pip download of the wsproto {WSPROTO_VERSION} sdist")
+    skip_unless(downloaded, f"pip download of the wsproto {WSPROTO_VERSION} sdist")
     [archive] = (root / "sdist").glob("wsproto-*.tar.gz")
     with tarfile.open(archive) as tar:
         tar.extractall(root / "unpacked", filter="data")
@@ -513,10 +496,10 @@ def wsproto_suite(tmp_path_factory: pytest.TempPathFactory) -> Path:
         import h11  # noqa: F401
     except ImportError:
         try:
-            installed = _pip("install", "--quiet", "--target", str(work / "deps"), "h11")
+            installed = pip("install", "--quiet", "--target", str(work / "deps"), "h11")
         except subprocess.TimeoutExpired:
             pytest.skip("pip install h11 timed out (no PyPI here?)")
-        _skip_unless(installed, "pip install h11")
+        skip_unless(installed, "pip install h11")
     return work
 
 
@@ -775,14 +758,13 @@ print("OK", impl.wsproto.__name__, [type(e).__name__ for e in accepted.extension
 def test_uvicorn_ws_wsproto_runs_on_the_dropin(tmp_path: Path) -> None:
     """uvicorn (installed at test time into a temporary directory) serving ``--ws wsproto``
     after ``install_as_wsproto()``, with permessage-deflate, echoing to a drop-in client."""
-    if os.environ.get("WSFAST_OFFLINE", "") not in ("", "0"):
-        pytest.skip("WSFAST_OFFLINE is set")
+    skip_if_offline()
     target = tmp_path / "uvicorn"
     try:
-        installed = _pip("install", "--quiet", "--target", str(target), "uvicorn")
+        installed = pip("install", "--quiet", "--target", str(target), "uvicorn")
     except subprocess.TimeoutExpired:
         pytest.skip("pip install uvicorn timed out (no PyPI here?)")
-    _skip_unless(installed, "pip install uvicorn")
+    skip_unless(installed, "pip install uvicorn")
     result = subprocess.run(
         [sys.executable, "-c", UVICORN_SCRIPT, str(target)],
         capture_output=True, text=True, timeout=120, check=False,
