@@ -37,23 +37,30 @@ static inline uint32_t wsf_rotate_key(uint32_t key, size_t consumed) {
     return key;
 }
 
+/* Masks len bytes a machine word at a time, `key` already rotated to the phase of src[0]: the
+ * scalar kernel, and the tail of every SIMD kernel. */
+static inline void wsf_mask_words(uint8_t *dst, const uint8_t *src, size_t len, uint32_t key) {
+    /* The key repeats every 4 bytes, so a 64-bit word is the key twice (in memory order). */
+    uint64_t key64 = ((uint64_t)key << 32) | key;
+    size_t i = 0;
+    for (; i + 8 <= len; i += 8) wsf_store64(dst + i, wsf_load64(src + i) ^ key64);
+    if (i + 4 <= len) {
+        wsf_store32(dst + i, wsf_load32(src + i) ^ key);
+        i += 4;
+    }
+    /* i is a multiple of 4 here, so the remaining bytes use key octets 0, 1, 2. */
+    uint8_t k[4];
+    memcpy(k, &key, 4);
+    for (size_t j = 0; i < len; i++, j++) dst[i] = src[i] ^ k[j];
+}
+
 /* The same as wsf_mask, inlined into the caller: for payloads too short for a kernel call to pay
- * (<= 16 bytes). A word at a time, like the scalar kernel. */
+ * (<= 16 bytes). */
 static inline void wsf_mask_short(uint8_t *dst, const uint8_t *src, size_t len, const uint8_t key[4],
                                   size_t phase) {
     uint32_t k;
     memcpy(&k, key, 4);
-    if (phase & 3) k = wsf_rotate_key(k, phase);
-    uint64_t k64 = ((uint64_t)k << 32) | k;
-    size_t i = 0;
-    for (; i + 8 <= len; i += 8) wsf_store64(dst + i, wsf_load64(src + i) ^ k64);
-    if (i + 4 <= len) {
-        wsf_store32(dst + i, wsf_load32(src + i) ^ k);
-        i += 4;
-    }
-    uint8_t kb[4];
-    memcpy(kb, &k, 4);
-    for (size_t j = 0; i < len; i++, j++) dst[i] = src[i] ^ kb[j];
+    wsf_mask_words(dst, src, len, wsf_rotate_key(k, phase));
 }
 
 /* Selects the widest kernel <= level that the CPU supports; returns the level in use. */
