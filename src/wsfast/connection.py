@@ -169,6 +169,14 @@ class Connection:
       instead of reassembling them; messages in a single frame still come whole.
     - ``compression``: permessage-deflate configuration (:class:`PerMessageDeflate`), True for the
       defaults, None to disable.
+
+    ``message_queue`` (an attribute, None by default): set it to a list or a deque to receive
+    the data of complete messages (``str``, or ``bytes``) by ``append()`` instead of as
+    :class:`~wsfast.events.TextMessage` / :class:`~wsfast.events.BinaryMessage` events — one
+    object fewer per message, for event-loop integrations that queue messages anyway. Messages
+    keep their order among themselves; control events, fragments and the close still come from
+    :meth:`events`. A protocol failure found behind messages still in the queue waits, as it
+    does behind events, until the application takes them (see :attr:`failure_pending`).
     """
 
     is_client: bool = False
@@ -197,6 +205,7 @@ class Connection:
         "max_fragments",
         "max_frame_size",
         "max_message_size",
+        "message_queue",
         "should_close_transport",
         "state",
         "stream_fragments",
@@ -225,6 +234,8 @@ class Connection:
         # A protocol error found behind complete messages not yet taken by events(): see
         # _fail_received().
         self._deferred_failure: tuple[int, str] | None = None
+        #: Where complete messages go instead of events(), when set (see the class docstring).
+        self.message_queue: Any = None
         self.max_message_size = max_message_size
         self.max_frame_size = max_message_size if max_frame_size is _AUTO else max_frame_size
         self.max_fragments = max_fragments
@@ -264,7 +275,7 @@ class Connection:
 
     def events(self) -> list[Event]:
         """The events produced since the last call, in order (the list is the caller's)."""
-        if self._deferred_failure is not None and not self._events:
+        if self._deferred_failure is not None and not self._events and not self.message_queue:
             self._apply_deferred_failure()
         events = self._events
         if events:
@@ -286,6 +297,14 @@ class Connection:
         else:
             out = []
         return out
+
+    @property
+    def failure_pending(self) -> bool:
+        """True when the peer broke the protocol behind complete messages not yet taken: the
+        connection fails (Close frame, :class:`~wsfast.events.ConnectionFailed`) at the next
+        :meth:`data_to_send`, :meth:`events`, :meth:`receive_data` or :meth:`receive_eof`, so
+        that answers to those messages can go out first."""
+        return self._deferred_failure is not None
 
     @property
     def close_handshake_complete(self) -> bool:
@@ -317,18 +336,23 @@ class Connection:
                 self._fail_received(exc.code, exc.reason)
             return
         events = self._events
+        queue = self.message_queue
         for frame in frames:
             opcode = frame.opcode
             # Fast path: a whole uncompressed message in a single frame. The parser enforces the
             # fragmentation rules (RFC 6455 §5.4), so a text/binary opcode here starts a new
             # message, and validated the UTF-8 of uncompressed text (RFC 6455 §8.1).
-            if opcode == _OP_TEXT and frame.fin and not frame.rsv1:
-                if self.text_as_bytes:
-                    events.append(TextMessage(frame.payload))
+            if (opcode == _OP_BINARY or opcode == _OP_TEXT) and frame.fin and not frame.rsv1:
+                message: Any = frame.payload
+                if opcode == _OP_TEXT and not self.text_as_bytes:
+                    message = message.decode("utf-8")
+                # _deliver(), inlined: this is the path of nearly every message.
+                if queue is not None:
+                    queue.append(message)
+                elif opcode == _OP_TEXT:
+                    events.append(TextMessage(message))
                 else:
-                    events.append(TextMessage(frame.payload.decode("utf-8")))
-            elif opcode == _OP_BINARY and frame.fin and not frame.rsv1:
-                events.append(BinaryMessage(frame.payload))
+                    events.append(BinaryMessage(message))
             else:
                 self._receive_frame(frame)
                 if self._parser is None:
@@ -401,10 +425,17 @@ class Connection:
             payload = bytes(buffer)
         self._msg_buffer = None
         self._msg_opcode = 0
-        if opcode == _OP_TEXT:
-            self._events.append(TextMessage(self._text(payload)))
+        self._deliver(opcode, self._text(payload) if opcode == _OP_TEXT else payload)
+
+    def _deliver(self, opcode: int, data: str | bytes) -> None:
+        """A complete message: to the message queue when one is set, else as an event."""
+        queue = self.message_queue
+        if queue is not None:
+            queue.append(data)
+        elif opcode == _OP_TEXT:
+            self._events.append(TextMessage(data))
         else:
-            self._events.append(BinaryMessage(payload))
+            self._events.append(BinaryMessage(data))  # type: ignore[arg-type]  # bytes
 
     def _text(self, payload: bytes) -> str | bytes:
         """A complete text message's data; validates compressed text (RFC 6455 §8.1)."""
@@ -464,12 +495,13 @@ class Connection:
 
     def _fail_received(self, code: int, reason: str) -> None:
         """The peer broke the protocol. Nothing it sends is processed any more; if messages that
-        arrived before the error (in the same read) still wait in the events, the failure takes
-        effect once they are taken: at the next data_to_send() (so that answers the application
-        sends to them go out before our Close), events(), receive_data() or receive_eof()."""
+        arrived before the error (in the same read) still wait in the events or the message
+        queue, the failure takes effect once they are taken: at the next data_to_send() (so that
+        answers the application sends to them go out before our Close), events(),
+        receive_data() or receive_eof()."""
         self._parser = None
         self._msg_buffer = None
-        if self._events and self.close_sent is None:
+        if (self._events or self.message_queue) and self.close_sent is None:
             self._deferred_failure = (code, reason)
         else:
             self._fail(code, reason)
