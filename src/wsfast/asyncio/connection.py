@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import logging
 import os
 import sys
 import threading
@@ -29,12 +30,10 @@ from typing import Any
 
 from ..connection import ClientConnection, InvalidState, ServerConnection, State
 from ..events import (
-    BinaryMessage,
     CloseReceived,
     ConnectionFailed,
     Ping,
     Pong,
-    TextMessage,
 )
 from ..events import (
     ConnectionClosed as ConnectionClosedEvent,
@@ -138,6 +137,8 @@ class _ThreadBuffer(threading.local):
 
 _thread_buffer = _ThreadBuffer()
 
+logger = logging.getLogger("wsfast.asyncio")
+
 
 def _loop_reads_synchronously(loop: asyncio.AbstractEventLoop) -> bool:
     """True when the loop calls get_buffer() and buffer_updated() in the same step (selector
@@ -163,6 +164,10 @@ class WebSocket(asyncio.BufferedProtocol):
       iterable of them as one fragmented message; it waits while the transport's buffer is full.
     - ``await ws.ping(data)`` sends a Ping and returns the round-trip time when the Pong arrives.
     - ``await ws.close(code, reason)`` performs the closing handshake and waits for the end.
+    - Callback style, for the lowest cost per message: ``ws.on_message = callback`` hands each
+      message to ``callback(message)`` as soon as it is parsed, in the event loop's read
+      callback, instead of queueing it for ``recv()``; ``ws.send_nowait(message)`` sends without
+      a coroutine. ``ws.on_message = ws.send_nowait`` is an echo server.
     - ``close_code``/``close_reason`` once closed; ``subprotocol``, ``request_headers``,
       ``response_headers``, ``path``, ``remote_address``.
     """
@@ -173,6 +178,7 @@ class WebSocket(asyncio.BufferedProtocol):
         "_close_timer",
         "_closed_waiter",
         "_conn",
+        "_dispatching",
         "_drain_waiter",
         "_failure_timer",
         "_keepalive_payload",
@@ -181,6 +187,7 @@ class WebSocket(asyncio.BufferedProtocol):
         "_lost_exc",
         "_max_queue",
         "_messages",
+        "_on_message",
         "_on_open",
         "_open_waiter",
         "_pending",
@@ -220,6 +227,8 @@ class WebSocket(asyncio.BufferedProtocol):
         self._transport: Any = None
         self._read_view: memoryview | None = None
         self._messages: collections.deque[Data] = collections.deque()
+        # The sans-IO layer appends complete messages here itself (no event object each).
+        conn.message_queue = self._messages
         self._max_queue = max_queue
         self._resume_at = 0 if max_queue is None else max(max_queue // 4, 0)
         self._reading_paused = False
@@ -244,6 +253,11 @@ class WebSocket(asyncio.BufferedProtocol):
         self._rx_seen = False
         self._lost_exc: BaseException | None = None
         self._on_open = on_open
+        #: Callback style: takes every message instead of the queue (see :attr:`on_message`).
+        self._on_message: Callable[[Data], object] | None = None
+        #: True while on_message runs: send_nowait() then leaves its frames to the read callback,
+        #: which writes the answers to a whole read at once.
+        self._dispatching = False
         self.ping_interval = ping_interval
         self.ping_timeout = ping_timeout
         self.close_timeout = close_timeout
@@ -354,9 +368,9 @@ class WebSocket(asyncio.BufferedProtocol):
         conn = self._conn
         conn.receive_data(data)
         events = conn.events()
-        if events:
+        if events or self._messages:
             self._process_events(events)
-            if self._messages and getattr(conn, "_deferred_failure", None) is not None:
+            if self._messages and conn.failure_pending:
                 # The peer broke the protocol behind complete messages. The sans-IO layer
                 # fails the connection at the next data_to_send(): let the application take and
                 # answer those messages first (its sends flush the answers, then our Close;
@@ -452,12 +466,11 @@ class WebSocket(asyncio.BufferedProtocol):
     # --- events ------------------------------------------------------------------------------
 
     def _process_events(self, events: list[Any]) -> None:
+        """Control and handshake events, then the messages the sans-IO layer queued."""
         messages = self._messages
         for event in events:
             kind = type(event)
-            if kind is TextMessage or kind is BinaryMessage:
-                messages.append(event.data)
-            elif kind is Ping:
+            if kind is Ping:
                 pass  # the connection queued the Pong (RFC 6455 §5.5.2)
             elif kind is Pong:
                 self._pong_received(event.data)
@@ -470,6 +483,9 @@ class WebSocket(asyncio.BufferedProtocol):
             else:
                 self._handshake_event(event)
         if messages:
+            if self._on_message is not None:
+                self._dispatch_messages()
+                return
             waiter = self._recv_waiter
             if waiter is not None and not waiter.done():
                 waiter.set_result(None)
@@ -482,6 +498,28 @@ class WebSocket(asyncio.BufferedProtocol):
                 self._reading_paused = True
                 if not self._reading_paused_by_writes:
                     self._transport.pause_reading()
+
+    def _dispatch_messages(self) -> None:
+        """Callback style: hands the queued messages to on_message, in order of arrival."""
+        messages = self._messages
+        self._dispatching = True
+        try:
+            while messages:
+                callback = self._on_message
+                if callback is None:
+                    break  # the callback unset itself: the rest waits for recv()
+                try:
+                    callback(messages.popleft())
+                except ConnectionClosed:
+                    pass  # it answered a message that arrived with the peer's Close: as send()
+        except Exception:
+            # As for a failing handler: RFC 6455 §7.4.1, 1011 (unexpected condition).
+            logger.exception("on_message callback failed")
+            messages.clear()
+            self.fail(1011, "internal error")
+        finally:
+            self._dispatching = False
+        self._maybe_resume_reading()
 
     def _handshake_event(self, event: Any) -> None:
         """Opening handshake events: overridden by the client and server subclasses."""
@@ -628,6 +666,8 @@ class WebSocket(asyncio.BufferedProtocol):
         Raises :class:`ConnectionClosedOK` or :class:`ConnectionClosedError` once the connection
         is closed and every message received before has been returned.
         """
+        if self._on_message is not None:
+            raise RuntimeError("recv() is not available while on_message is set")
         self._sent_since_recv = False
         messages = self._messages
         while not messages:
@@ -651,7 +691,13 @@ class WebSocket(asyncio.BufferedProtocol):
             finally:
                 self._recv_waiter = None
         message = messages.popleft()
-        if self._reading_paused and len(messages) <= self._resume_at:
+        if self._reading_paused:
+            self._maybe_resume_reading()
+        return message
+
+    def _maybe_resume_reading(self) -> None:
+        """Resumes reading once the application took enough of the queued messages."""
+        if self._reading_paused and len(self._messages) <= self._resume_at:
             self._reading_paused = False
             if (
                 not self._reading_paused_by_writes  # else resume_writing() resumes reading
@@ -659,7 +705,30 @@ class WebSocket(asyncio.BufferedProtocol):
                 and self._conn.state is not _CLOSED
             ):
                 self._transport.resume_reading()
-        return message
+
+    @property
+    def on_message(self) -> Callable[[Data], object] | None:
+        """Callback style: ``callback(message)`` for every message, called from the event loop's
+        read callback as soon as the message is complete (messages already queued first, when
+        it is set). Meanwhile ``recv()`` and ``async for`` are not available; ``None`` (the
+        default) queues messages for them again.
+
+        The callback must not block; it may call :meth:`send_nowait` (the answers to all the
+        messages of one read go out in one write), start tasks, or close the connection. If it
+        raises, the error is logged and the connection fails with 1011. There is no queue to
+        fill in this style: a slow consumer should hand messages to a bounded queue of its own.
+        Answers sent from the callback count as bytes the connection queues on its own (as
+        Pongs do): while the peer does not read them, reading pauses past 256 KiB, so an echo
+        server's memory stays bounded.
+        """
+        return self._on_message
+
+    @on_message.setter
+    def on_message(self, callback: Callable[[Data], object] | None) -> None:
+        self._on_message = callback
+        if callback is not None and self._messages and not self._dispatching:
+            self._dispatch_messages()
+            self._flush()
 
     def __aiter__(self) -> WebSocket:
         return self
@@ -715,6 +784,43 @@ class WebSocket(asyncio.BufferedProtocol):
             await self._drain()
         if conn.state is _CLOSED:
             raise self._closed_exception()
+
+    def send_nowait(self, message: Data | bytearray | memoryview) -> None:
+        """Sends a message without waiting: ``str`` as text, a bytes-like object as binary.
+
+        Called from :attr:`on_message`, the frame joins the answers to the messages of the same
+        read, written together; elsewhere, small frames sent in one step of the event loop go
+        out together at the end of the step (large ones at once). It never waits for the
+        transport's buffer to drain: in a long burst, ``await ws.drain()`` now and then. Raises
+        :class:`ConnectionClosed` once a Close frame was sent or the connection is closed.
+        """
+        conn = self._conn
+        if conn.state is not _OPEN:
+            if conn.state is _CONNECTING:
+                raise InvalidState("the opening handshake is not complete")
+            raise self._closed_exception()
+        if type(message) is str:
+            conn.send_text(message)
+        elif isinstance(message, (bytes, bytearray, memoryview)):
+            conn.send_binary(message)
+        else:
+            raise TypeError(f"cannot send {type(message).__name__}: str or bytes-like expected")
+        if self._dispatching:
+            return  # written by the read callback, with the answers to the whole read
+        out = conn.data_to_send()
+        if len(out) == 1:
+            # A burst of sends goes out in one write at the end of this step of the event loop.
+            self._write_soon(out)
+        else:
+            self._write(out)  # a large payload, or a Close behind the message
+            if conn.should_close_transport:
+                self._close_transport()
+
+    async def drain(self) -> None:
+        """Waits until the transport's write buffer is below ``write_limit`` (what ``send()``
+        does after each message; for bursts of :meth:`send_nowait`)."""
+        if self._writing_paused:
+            await self._drain()
 
     async def _send_fragments(self, fragments: Any) -> None:
         conn = self._conn
