@@ -4,6 +4,9 @@ Two patterns: *request/response* (send one message, wait for its echo, repeat) a
 (send the messages back to back while a reader takes the echoes). Each library is measured with
 its own client against its own server — wsfast, websockets, aiohttp, picows — and a plain asyncio
 TCP echo of the same bytes with no WebSocket work (``tcp (limit)``) shows the physical limit.
+wsfast runs twice: ``wsfast`` with coroutines (``await ws.send()``, ``async for message in ws``,
+as websockets and aiohttp), ``wsfast-callback`` with callbacks (``ws.on_message``,
+``ws.send_nowait()``, as picows).
 Compression is off (picows has none; the other peers' defaults differ).
 
 Two figures per case:
@@ -187,7 +190,57 @@ class _Aiohttp(_AsyncClient):
         await self.session.close()
 
 
-class _Picows(Client):
+class _CallbackClient(Client):
+    """Callback-driven clients: each echo drives the next send from the read callback."""
+
+    def __init__(self) -> None:
+        self._done: asyncio.Future[None] | None = None
+        self._remaining = 0
+        self._to_send = 0
+        self._message = b""
+
+    def _send(self, message: bytes) -> None:
+        raise NotImplementedError
+
+    def _on_echo(self, message: object = None) -> None:
+        self._remaining -= 1
+        if self._to_send:
+            self._to_send -= 1
+            self._send(self._message)
+        if self._remaining == 0 and self._done is not None:
+            self._done.set_result(None)
+
+    async def exchange(self, mode: str, message: bytes, count: int) -> None:
+        self._done = asyncio.get_running_loop().create_future()
+        self._remaining = count
+        self._message = message
+        if mode == "rr":
+            self._to_send = count - 1
+            self._send(message)
+        else:
+            self._to_send = 0
+            for _ in range(count):
+                self._send(message)
+        await self._done
+
+
+class _WsfastCallback(_CallbackClient):
+    """wsfast's callback style: ``ws.on_message`` and ``ws.send_nowait()``."""
+
+    async def open(self, url: str) -> None:
+        from wsfast.asyncio import connect
+
+        self.ws = await connect(
+            url, compression=None, max_message_size=MAX_SIZE, ping_interval=None
+        )
+        self._send = self.ws.send_nowait  # type: ignore[method-assign]
+        self.ws.on_message = self._on_echo
+
+    async def close(self) -> None:
+        await self.ws.close()
+
+
+class _Picows(_CallbackClient):
     """picows is callback-based: the echo drives the next send from ``on_ws_frame``."""
 
     async def open(self, url: str) -> None:
@@ -202,31 +255,9 @@ class _Picows(Client):
 
         self._binary = WSMsgType.BINARY
         self.transport, _ = await ws_connect(Listener, url, max_frame_size=MAX_SIZE)
-        self._done: asyncio.Future[None] | None = None
-        self._remaining = 0
-        self._to_send = 0
-        self._message = b""
 
-    def _on_echo(self) -> None:
-        self._remaining -= 1
-        if self._to_send:
-            self._to_send -= 1
-            self.transport.send(self._binary, self._message)
-        if self._remaining == 0 and self._done is not None:
-            self._done.set_result(None)
-
-    async def exchange(self, mode: str, message: bytes, count: int) -> None:
-        self._done = asyncio.get_running_loop().create_future()
-        self._remaining = count
-        self._message = message
-        if mode == "rr":
-            self._to_send = count - 1
-            self.transport.send(self._binary, message)
-        else:
-            self._to_send = 0
-            for _ in range(count):
-                self.transport.send(self._binary, message)
-        await self._done
+    def _send(self, message: bytes) -> None:
+        self.transport.send(self._binary, message)
 
     async def close(self) -> None:
         self.transport.send_close()
@@ -287,6 +318,7 @@ class _Tcp(Client):
 #: Library -> (client class, module that must be importable).
 CLIENTS: dict[str, tuple[type[Any], str]] = {
     "wsfast": (_Wsfast, "wsfast.asyncio"),
+    "wsfast-callback": (_WsfastCallback, "wsfast.asyncio"),
     "picows": (_Picows, "picows"),
     "websockets": (_Websockets, "websockets"),
     "aiohttp": (_Aiohttp, "aiohttp"),
@@ -373,8 +405,10 @@ def measure(
 
 
 def format_results(results: list[Result], title: str) -> str:
-    """One table per (mode, size), ratios against picows and websockets of the same run."""
+    """One table per (mode, size); each wsfast style's ratios against picows and websockets of
+    the same run."""
     lines = [title]
+    ours = ("wsfast", "wsfast-callback")
     for mode in MODES:
         for size in SIZES:
             rows = [r for r in results if r.mode == mode and r.size == size]
@@ -383,25 +417,28 @@ def format_results(results: list[Result], title: str) -> str:
             by_lib = {r.library: r for r in rows}
             lines.append(f"\n{mode} {size_label(size)}")
             lines.append(
-                f"  {'library':<12}{'msg/s':>10}{'server CPU µs/msg':>19}"
-                f"{'msg/s xwsfast':>15}{'CPU xwsfast':>13}"
+                f"  {'library':<16}{'msg/s':>10}{'server CPU µs/msg':>19}"
+                f"{'msg/s vs picows':>17}{'vs websockets':>15}{'CPU vs picows':>15}"
             )
-            ours = by_lib.get("wsfast")
+            picows, websockets = by_lib.get("picows"), by_lib.get("websockets")
             for r in rows:
-                speed = cpu = ""
-                if ours is not None and r.library != "wsfast":
-                    speed = f"{ours.messages_per_s / r.messages_per_s:.2f}"
-                    cpu = (
-                        f"{r.server_cpu_ns / ours.server_cpu_ns:.2f}" if ours.server_cpu_ns else ""
-                    )
+                speed_p = speed_w = cpu_p = ""
+                if r.library in ours:
+                    if picows is not None:
+                        speed_p = f"{r.messages_per_s / picows.messages_per_s:.2f}x"
+                        if r.server_cpu_ns:
+                            cpu_p = f"{picows.server_cpu_ns / r.server_cpu_ns:.2f}x"
+                    if websockets is not None:
+                        speed_w = f"{r.messages_per_s / websockets.messages_per_s:.2f}x"
                 lines.append(
-                    f"  {r.library:<12}{r.messages_per_s:>10.0f}{r.server_cpu_ns / 1000:>19.2f}"
-                    f"{speed:>15}{cpu:>13}"
+                    f"  {r.library:<16}{r.messages_per_s:>10.0f}{r.server_cpu_ns / 1000:>19.2f}"
+                    f"{speed_p:>17}{speed_w:>15}{cpu_p:>15}"
                 )
     lines.append(
-        "\n'msg/s xwsfast': wsfast's rate divided by the library's (>1: wsfast faster);"
-        " 'CPU xwsfast': the library's server CPU per message divided by wsfast's"
-        " (>1: wsfast cheaper). tcp = asyncio TCP echo without WebSocket work (the limit)."
+        "\nRatios for wsfast's two styles (wsfast: coroutines; wsfast-callback: on_message and"
+        " send_nowait): msg/s divided by the peer's (>1: faster); 'CPU vs picows': picows' server"
+        " CPU per message divided by ours (>1: cheaper). tcp = asyncio TCP echo without WebSocket"
+        " work (the limit)."
     )
     return "\n".join(lines)
 
@@ -411,7 +448,7 @@ def format_results(results: list[Result], title: str) -> str:
 
 def _case(name: str, library: str, kind: str, mode: str, size: int, uvloop: bool) -> Case:
     def setup() -> Callable[[], object]:
-        if library == "wsfast" and kind == "wsfast":
+        if kind == "wsfast":
             from wsfast import _speedups
 
             if _speedups.NO_EXTENSIONS:
@@ -440,6 +477,7 @@ def workloads() -> list[Workload]:
                 count = WORKLOAD_MESSAGES[size]
                 cases = (
                     _case("wsfast", "wsfast", "wsfast", mode, size, uvloop),
+                    _case("wsfast on_message", "wsfast-callback", "wsfast", mode, size, uvloop),
                     _case("picows", "picows", "peer", mode, size, uvloop),
                     _case("websockets", "websockets", "peer", mode, size, uvloop),
                     _case("aiohttp", "aiohttp", "peer", mode, size, uvloop),

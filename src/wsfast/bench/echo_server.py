@@ -2,7 +2,8 @@
 
 ``python -m wsfast.bench.echo_server LIBRARY [--uvloop] [--compression]`` listens on 127.0.0.1 on
 an ephemeral port, prints ``PORT <n>`` and serves until stdin closes (so that it never outlives
-the benchmark). LIBRARY is one of :data:`SERVERS`: ``wsfast``, ``websockets``, ``aiohttp``,
+the benchmark). LIBRARY is one of :data:`SERVERS`: ``wsfast`` (``async for message in ws``),
+``wsfast-callback`` (``ws.on_message = ws.send_nowait``), ``websockets``, ``aiohttp``,
 ``picows``, or ``tcp`` — a plain asyncio TCP echo that does no WebSocket work at all, the
 physical limit of a Python asyncio server on this machine.
 
@@ -30,6 +31,23 @@ async def _wsfast(compression: bool) -> Any:
     async def echo(ws: Any) -> None:
         async for message in ws:
             await ws.send(message)
+
+    return await serve(
+        echo,
+        HOST,
+        0,
+        compression="deflate" if compression else None,
+        max_message_size=MAX_SIZE,
+        ping_interval=None,
+    )
+
+
+async def _wsfast_callback(compression: bool) -> Any:
+    from wsfast.asyncio import serve
+
+    async def echo(ws: Any) -> None:
+        ws.on_message = ws.send_nowait  # each message is answered from the read callback
+        await ws.wait_closed()
 
     return await serve(
         echo,
@@ -111,6 +129,7 @@ async def _tcp(compression: bool) -> Any:
 #: Library name -> coroutine starting its echo server (returns an object with ``.sockets``).
 SERVERS: dict[str, Callable[[bool], Awaitable[Any]]] = {
     "wsfast": _wsfast,
+    "wsfast-callback": _wsfast_callback,
     "websockets": _websockets,
     "aiohttp": _aiohttp,
     "picows": _picows,
