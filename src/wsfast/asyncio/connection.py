@@ -368,19 +368,21 @@ class WebSocket(asyncio.BufferedProtocol):
         conn = self._conn
         conn.receive_data(data)
         events = conn.events()
-        if events or self._messages:
+        if events:
             self._process_events(events)
-            if self._messages and conn.failure_pending:
-                # The peer broke the protocol behind complete messages. The sans-IO layer
-                # fails the connection at the next data_to_send(): let the application take and
-                # answer those messages first (its sends flush the answers, then our Close;
-                # recv() on an empty queue flushes the Close), within a bounded delay (RFC 6455
-                # §7.1.7 fails "as soon as practical"; Autobahn's strict behaviour echoes them).
-                if self._failure_timer is None:
-                    self._failure_timer = self._loop.call_later(
-                        _DEFERRED_FAILURE_DELAY, self._flush_deferred_failure
-                    )
-                return
+        elif self._messages:
+            self._messages_arrived()
+        if self._messages and conn.failure_pending:
+            # The peer broke the protocol behind complete messages. The sans-IO layer fails the
+            # connection at the next data_to_send(): let the application take and answer those
+            # messages first (its sends flush the answers, then our Close; recv() on an empty
+            # queue flushes the Close), within a bounded delay (RFC 6455 §7.1.7 fails "as soon
+            # as practical"; Autobahn's strict behaviour echoes them).
+            if self._failure_timer is None:
+                self._failure_timer = self._loop.call_later(
+                    _DEFERRED_FAILURE_DELAY, self._flush_deferred_failure
+                )
+            return
         out = conn.data_to_send()
         if out:
             self._write(out)
@@ -483,21 +485,25 @@ class WebSocket(asyncio.BufferedProtocol):
             else:
                 self._handshake_event(event)
         if messages:
-            if self._on_message is not None:
-                self._dispatch_messages()
-                return
-            waiter = self._recv_waiter
-            if waiter is not None and not waiter.done():
-                waiter.set_result(None)
-            if (
-                self._max_queue is not None
-                and len(messages) >= self._max_queue
-                and not self._reading_paused
-                and self._transport is not None
-            ):
-                self._reading_paused = True
-                if not self._reading_paused_by_writes:
-                    self._transport.pause_reading()
+            self._messages_arrived()
+
+    def _messages_arrived(self) -> None:
+        """The sans-IO layer queued messages: hand them to on_message, or wake recv()."""
+        if self._on_message is not None:
+            self._dispatch_messages()
+            return
+        waiter = self._recv_waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+        if (
+            self._max_queue is not None
+            and len(self._messages) >= self._max_queue
+            and not self._reading_paused
+            and self._transport is not None
+        ):
+            self._reading_paused = True
+            if not self._reading_paused_by_writes:
+                self._transport.pause_reading()
 
     def _dispatch_messages(self) -> None:
         """Callback style: hands the queued messages to on_message, in order of arrival."""
@@ -519,7 +525,8 @@ class WebSocket(asyncio.BufferedProtocol):
             self.fail(1011, "internal error")
         finally:
             self._dispatching = False
-        self._maybe_resume_reading()
+        if self._reading_paused:
+            self._maybe_resume_reading()
 
     def _handshake_event(self, event: Any) -> None:
         """Opening handshake events: overridden by the client and server subclasses."""
