@@ -10,7 +10,11 @@ and reading its echo, then leaves them idle and reads the server's resident memo
 connections, after a warm-up that pays the one-time costs (imports, the shared read buffer).
 
 The client is a minimal raw-socket client in this process, the same for every server, so that
-only the server's memory is measured.
+only the server's memory is measured. It answers the server's Pings, as a browser does.
+
+``--idle SECONDS`` measures again after the connections stayed idle that long, the servers
+sending keepalive Pings every third of it (wsfast frees an idle connection's compressor on that
+clock: compare ``--message-size 1000``, where the echo is compressed, with and without it).
 """
 
 from __future__ import annotations
@@ -18,8 +22,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import base64
+import contextlib
 import os
 import re
+import signal
 import sys
 import time
 import zlib
@@ -39,6 +45,11 @@ def make_message(size: int) -> bytes:
 
 
 def rss_bytes(pid: int) -> int:
+    """The server's resident memory, after it handed free heap pages back (SIGUSR1: every echo
+    server calls malloc_trim; memory freed by a library then shows, whoever the library is)."""
+    with contextlib.suppress(OSError):
+        os.kill(pid, signal.SIGUSR1)
+        time.sleep(0.3)
     with open(f"/proc/{pid}/status") as f:
         for line in f:
             if line.startswith("VmRSS:"):
@@ -46,10 +57,10 @@ def rss_bytes(pid: int) -> int:
     raise RuntimeError("no VmRSS")
 
 
-def _masked_frame(payload: bytes, rsv1: bool) -> bytes:
+def _masked_frame(payload: bytes, rsv1: bool, opcode: int = 0x1) -> bytes:
     key = os.urandom(4)
     masked = bytes(b ^ key[i % 4] for i, b in enumerate(payload))
-    first = 0x81 | (0x40 if rsv1 else 0)
+    first = 0x80 | opcode | (0x40 if rsv1 else 0)
     if len(payload) < 126:
         return bytes([first, 0x80 | len(payload)]) + key + masked
     assert len(payload) < 65536
@@ -65,7 +76,7 @@ def _frame_size(data: bytes) -> int:
 
 
 class RawClient(asyncio.Protocol):
-    """Handshake, one message, wait for the echo; then stay idle."""
+    """Handshake, one message, wait for the echo; then stay idle, answering Pings."""
 
     def __init__(
         self, port: int, compression: bool, done: asyncio.Future[None], message: bytes
@@ -117,8 +128,14 @@ class RawClient(asyncio.Protocol):
             else:
                 assert self.transport is not None
                 self.transport.write(_masked_frame(self.message, rsv1=False))
-        if len(self.buffer) >= 2 and len(self.buffer) >= _frame_size(self.buffer):
-            if not self.done.done():
+        while len(self.buffer) >= 2 and len(self.buffer) >= _frame_size(self.buffer):
+            size = _frame_size(self.buffer)
+            opcode = self.buffer[0] & 0x0F
+            header = 4 if self.buffer[1] & 0x7F == 126 else 2
+            payload, self.buffer = self.buffer[header:size], self.buffer[size:]
+            if opcode == 0x9 and self.transport is not None:  # Ping: Pong (RFC 6455 §5.5.2)
+                self.transport.write(_masked_frame(payload, rsv1=False, opcode=0xA))
+            elif opcode in (0x1, 0x2) and not self.done.done():
                 self.done.set_result(None)
 
     def connection_lost(self, exc: Exception | None) -> None:
@@ -145,9 +162,12 @@ async def open_connections(
     return transports
 
 
-async def measure(library: str, count: int, compression: bool, message: bytes) -> tuple[float, int]:
+async def measure(
+    library: str, count: int, compression: bool, message: bytes, idle: float
+) -> tuple[float, int, float | None]:
+    """(RSS per connection, RSS in all, RSS per connection after ``idle`` seconds or None)."""
     compression = compression and library != "picows"
-    server = EchoServer(library, compression=compression)
+    server = EchoServer(library, compression=compression, ping_interval=idle / 3 if idle else None)
     try:
         warm = await open_connections(server.port, 50, compression, message)
         for transport in warm:
@@ -157,9 +177,13 @@ async def measure(library: str, count: int, compression: bool, message: bytes) -
         transports = await open_connections(server.port, count, compression, message)
         await asyncio.sleep(1.0)  # let the server settle (handlers parked in recv)
         after = rss_bytes(server.pid)
+        after_idle = None
+        if idle:
+            await asyncio.sleep(idle)
+            after_idle = (rss_bytes(server.pid) - before) / count
         for transport in transports:
             transport.abort()
-        return (after - before) / count, after
+        return (after - before) / count, after, after_idle
     finally:
         server.close()
 
@@ -172,6 +196,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--message-size", type=int, default=len(MESSAGE), help="bytes of the one message sent"
     )
+    parser.add_argument(
+        "--idle", type=float, default=0.0, help="measure again after this many idle seconds"
+    )
     args = parser.parse_args(argv)
     message = make_message(args.message_size)
     print(
@@ -182,8 +209,9 @@ def main(argv: list[str] | None = None) -> int:
     for library in [name.strip() for name in args.libraries.split(",") if name.strip()]:
         started = time.perf_counter()
         try:
-            per_connection, total = run_loop(
-                measure(library, args.connections, not args.no_compression, message), False
+            per_connection, total, after_idle = run_loop(
+                measure(library, args.connections, not args.no_compression, message, args.idle),
+                False,
             )
         except Exception as exc:  # a peer that is missing or fails is reported, not fatal
             print(f"  {library:<11} failed: {type(exc).__name__}: {exc}")
@@ -195,6 +223,8 @@ def main(argv: list[str] | None = None) -> int:
             f"{total / 2**20:.0f} MiB; {time.perf_counter() - started:.1f} s)",
             flush=True,
         )
+        if after_idle is not None:
+            print(f"  {'':<11} {after_idle / 1024:7.1f} KiB/connection after {args.idle:g} s idle")
     if "wsfast" in results:
         ours = results["wsfast"]
         for library, value in results.items():

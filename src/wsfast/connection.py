@@ -657,6 +657,19 @@ class Connection:
                 _build_frame_parts(opcode, payload, fin=fin, rsv1=rsv1, mask=self.is_client)
             )
 
+    def release_compressor(self) -> bool:
+        """Frees the permessage-deflate compressor's memory while the connection is idle (with
+        the default zlib settings, about 256 KiB; with the server defaults of
+        :func:`~wsfast.extensions.default_server_compression`, about 30 KiB). The next
+        compressed message starts a fresh deflate stream, which any peer reads (RFC 7692
+        §7.2.1). Does nothing, and returns False, while a fragmented message is being sent or
+        when there is no compressor. (The inflater cannot be freed that way: unless the peer
+        agreed to "no context takeover", its next message may refer to the earlier ones.)"""
+        codec = self._codec
+        if codec is None or self._send_opcode:
+            return False
+        return codec.release_compressor()
+
     def send_ping(self, data: bytes | bytearray | memoryview = b"") -> None:
         """Sends a Ping (RFC 6455 §5.5.2); ``data`` is at most 125 bytes."""
         self._send_control(_OP_PING, data)

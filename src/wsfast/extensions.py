@@ -418,6 +418,21 @@ class DeflateCodec:
                 self._compressor = None
         return out
 
+    def release_compressor(self) -> bool:
+        """Frees the compressor (its window and hash tables) between messages; the next
+        compressed message starts a new one. True if there was one to free.
+
+        Always allowed (RFC 7692 §7.2.1): "no context takeover" only *forbids* a sender to refer
+        to earlier messages, and a fresh deflate stream refers to none, so the peer's inflater,
+        with or without its own retained window, reads it as usual. The cost is a worse ratio
+        for the next message only. Call it only between messages (not while a fragmented
+        compressed message is being sent): :meth:`Connection.release_compressor` checks that.
+        """
+        if self._compressor is None:
+            return False
+        self._compressor = None
+        return True
+
     def decompress(
         self, data: bytes | bytearray | memoryview, fin: bool, limit: int | None
     ) -> bytes:

@@ -465,6 +465,31 @@ def test_keepalive_pings_keep_a_live_connection_open() -> None:
     run(main())
 
 
+def test_idle_connection_gives_its_compressor_back() -> None:
+    """A connection that sent nothing for a whole ping interval frees its deflate compressor;
+    the next compressed message starts a new stream and still arrives intact."""
+    text = "compressible text, " * 500
+
+    async def main() -> None:
+        connections: list[Any] = []
+
+        async def handler(ws: Any) -> None:
+            connections.append(ws)
+            await echo(ws)
+
+        async with serve(handler, "127.0.0.1", 0, ping_interval=0.02, ping_timeout=1) as server:
+            async with connect(uri(server), ping_interval=None) as ws:
+                await ws.send(text)
+                assert await ws.recv() == text
+                codec = connections[0]._conn._codec
+                assert codec is not None and codec._compressor is not None
+                await until(lambda: codec._compressor is None)
+                await ws.send(text[::-1])
+                assert await ws.recv() == text[::-1]
+
+    run(main())
+
+
 # --- TLS ------------------------------------------------------------------------------------------
 
 

@@ -306,3 +306,33 @@ def test_invalid_utf8_in_compressed_fragments_fails_fast(
     server.receive_data(frames_impl.build_frame(1, first, fin=False, rsv1=True, mask=True))
     [event] = server.events()
     assert isinstance(event, ConnectionFailed) and event.code == 1007
+
+
+@pytest.mark.parametrize(("client_config", "server_config"), CONFIGS)
+def test_released_compressor_restarts_a_stream_every_peer_reads(
+    pair: Pair, client_config: dict[str, object], server_config: dict[str, object]
+) -> None:
+    """Freeing the compressor between messages (RFC 7692 §7.2.1: a fresh deflate stream refers
+    to no earlier message) keeps every parameter combination working, context takeover or not."""
+    client, server = deflate_pair(pair, client_config, server_config)
+    agreed = {name for name, _ in server.extensions[0].params}
+    for sender, receiver, role in ((server, client, "server"), (client, server, "client")):
+        sender.send_text(TEXT)
+        assert transfer(sender, receiver) == [TextMessage(TEXT)]
+        # With "no context takeover" the compressor is already freed after every message.
+        assert sender.release_compressor() is (f"{role}_no_context_takeover" not in agreed)
+        assert not sender.release_compressor()  # nothing left to free
+        sender.send_text(TEXT)
+        sender.send_text(TEXT)  # context takeover again within the new stream
+        assert transfer(sender, receiver) == [TextMessage(TEXT), TextMessage(TEXT)]
+
+
+def test_compressor_is_kept_during_a_fragmented_message(pair: Pair) -> None:
+    client, server = deflate_pair(pair)
+    server.send_text(TEXT, fin=False)
+    assert not server.release_compressor()  # the deflate stream is mid-message
+    server.send_continuation(TEXT, fin=True)
+    assert transfer(server, client) == [TextMessage(TEXT + TEXT)]
+    assert server.release_compressor()
+    plain_client, plain_server = pair()
+    assert not plain_server.release_compressor()  # no permessage-deflate: nothing to free

@@ -200,6 +200,7 @@ class WebSocket(asyncio.BufferedProtocol):
         "_rx_seen",
         "_sent_since_recv",
         "_transport",
+        "_tx_seen",
         "_write_limit",
         "_writing_paused",
         "close_timeout",
@@ -251,6 +252,8 @@ class WebSocket(asyncio.BufferedProtocol):
         self._keepalive_payload: bytes | None = None
         #: Set by every read; cleared when a keepalive Ping is sent.
         self._rx_seen = False
+        #: Set by every write; cleared after a keepalive Ping is sent.
+        self._tx_seen = False
         self._lost_exc: BaseException | None = None
         self._on_open = on_open
         #: Callback style: takes every message instead of the queue (see :attr:`on_message`).
@@ -553,6 +556,7 @@ class WebSocket(asyncio.BufferedProtocol):
         transport = self._transport
         if transport is None or transport.is_closing():
             return
+        self._tx_seen = True
         if len(pieces) == 1:
             transport.write(pieces[0])
         elif _USE_WRITELINES:
@@ -929,15 +933,21 @@ class WebSocket(asyncio.BufferedProtocol):
 
     def _keepalive(self) -> None:
         """Every ``ping_interval``: send a Ping, and fail the connection (1011) if its Pong does
-        not come within ``ping_timeout``."""
+        not come within ``ping_timeout``; free the compressor if nothing was sent since the
+        previous Ping."""
         self._keepalive_timer = None
         if self._conn.state is not _OPEN:
             return
+        if not self._tx_seen:
+            # Nothing sent for a whole interval: give the compressor's memory back (the next
+            # compressed message starts a fresh deflate stream, RFC 7692 §7.2.1).
+            self._conn.release_compressor()
         payload = os.urandom(4)
         self._keepalive_payload = payload
         self._rx_seen = False
         self._conn.send_ping(payload)
         self._flush()
+        self._tx_seen = False
         if self.ping_timeout is not None:
             self._keepalive_timer = self._loop.call_later(
                 self.ping_timeout, self._keepalive_timed_out

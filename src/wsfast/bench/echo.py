@@ -71,12 +71,20 @@ def _cpu_ns(pid: int) -> int:
 class EchoServer:
     """``python -m wsfast.bench.echo_server LIBRARY`` in a subprocess; stopped by :meth:`close`."""
 
-    def __init__(self, library: str, uvloop: bool = False, compression: bool = False) -> None:
+    def __init__(
+        self,
+        library: str,
+        uvloop: bool = False,
+        compression: bool = False,
+        ping_interval: float | None = None,
+    ) -> None:
         command = [sys.executable, "-m", "wsfast.bench.echo_server", library]
         if uvloop:
             command.append("--uvloop")
         if compression:
             command.append("--compression")
+        if ping_interval is not None:
+            command += ["--ping-interval", str(ping_interval)]
         self.library = library
         # The peers log every aborted connection: their stderr is dropped unless asked for.
         stderr = None if os.environ.get("WSFAST_BENCH_SERVER_STDERR") else subprocess.DEVNULL

@@ -8,13 +8,17 @@ the benchmark). LIBRARY is one of :data:`SERVERS`: ``wsfast`` (``async for messa
 physical limit of a Python asyncio server on this machine.
 
 Every server echoes each message as it is (text as text, binary as binary), with keepalive pings
-off and message limits large enough for the benchmarks (64 MiB).
+off (``--ping-interval S`` turns them on for wsfast and websockets: wsfast frees an idle
+connection's compressor on that clock) and message limits large enough for the benchmarks
+(64 MiB).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import signal
 import sys
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -25,7 +29,7 @@ MAX_SIZE = 64 * 1024 * 1024
 HOST = "127.0.0.1"
 
 
-async def _wsfast(compression: bool) -> Any:
+async def _wsfast(compression: bool, ping_interval: float | None) -> Any:
     from wsfast.asyncio import serve
 
     async def echo(ws: Any) -> None:
@@ -38,11 +42,11 @@ async def _wsfast(compression: bool) -> Any:
         0,
         compression="deflate" if compression else None,
         max_message_size=MAX_SIZE,
-        ping_interval=None,
+        ping_interval=ping_interval,
     )
 
 
-async def _wsfast_callback(compression: bool) -> Any:
+async def _wsfast_callback(compression: bool, ping_interval: float | None) -> Any:
     from wsfast.asyncio import serve
 
     async def echo(ws: Any) -> None:
@@ -55,11 +59,11 @@ async def _wsfast_callback(compression: bool) -> Any:
         0,
         compression="deflate" if compression else None,
         max_message_size=MAX_SIZE,
-        ping_interval=None,
+        ping_interval=ping_interval,
     )
 
 
-async def _websockets(compression: bool) -> Any:
+async def _websockets(compression: bool, ping_interval: float | None) -> Any:
     from websockets.asyncio.server import serve
 
     async def echo(ws: Any) -> None:
@@ -72,11 +76,11 @@ async def _websockets(compression: bool) -> Any:
         0,
         compression="deflate" if compression else None,
         max_size=MAX_SIZE,
-        ping_interval=None,
+        ping_interval=ping_interval,
     )
 
 
-async def _aiohttp(compression: bool) -> Any:
+async def _aiohttp(compression: bool, ping_interval: float | None) -> Any:
     from aiohttp import WSMsgType, web
 
     async def handler(request: Any) -> Any:
@@ -98,7 +102,7 @@ async def _aiohttp(compression: bool) -> Any:
     return site._server  # the asyncio.Server, for its port
 
 
-async def _picows(compression: bool) -> Any:
+async def _picows(compression: bool, ping_interval: float | None) -> Any:
     if compression:
         raise SystemExit("picows has no permessage-deflate")
     from picows import WSListener, WSMsgType, ws_create_server
@@ -115,7 +119,7 @@ async def _picows(compression: bool) -> Any:
     return await ws_create_server(lambda request: Echo(), HOST, 0, max_frame_size=MAX_SIZE)
 
 
-async def _tcp(compression: bool) -> Any:
+async def _tcp(compression: bool, ping_interval: float | None) -> Any:
     class Echo(asyncio.Protocol):
         def connection_made(self, transport: Any) -> None:
             self.transport = transport
@@ -127,7 +131,7 @@ async def _tcp(compression: bool) -> Any:
 
 
 #: Library name -> coroutine starting its echo server (returns an object with ``.sockets``).
-SERVERS: dict[str, Callable[[bool], Awaitable[Any]]] = {
+SERVERS: dict[str, Callable[[bool, float | None], Awaitable[Any]]] = {
     "wsfast": _wsfast,
     "wsfast-callback": _wsfast_callback,
     "websockets": _websockets,
@@ -137,9 +141,20 @@ SERVERS: dict[str, Callable[[bool], Awaitable[Any]]] = {
 }
 
 
-async def _serve(library: str, compression: bool) -> None:
-    server = await SERVERS[library](compression)
+def _trim_heap() -> None:
+    """SIGUSR1: hand the C heap's free pages back to the system (glibc ``malloc_trim``), so that
+    the resident memory read next counts what is in use, not what was freed but kept."""
+    import ctypes
+
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None).malloc_trim(0)
+
+
+async def _serve(library: str, compression: bool, ping_interval: float | None) -> None:
+    server = await SERVERS[library](compression, ping_interval)
     port = server.sockets[0].getsockname()[1]
+    if hasattr(signal, "SIGUSR1"):
+        asyncio.get_running_loop().add_signal_handler(signal.SIGUSR1, _trim_heap)
     print(f"PORT {port}", flush=True)
     # Serve until the benchmark closes our stdin (or dies).
     loop = asyncio.get_running_loop()
@@ -151,9 +166,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("library", choices=sorted(SERVERS))
     parser.add_argument("--uvloop", action="store_true", help="run on uvloop")
     parser.add_argument("--compression", action="store_true", help="negotiate permessage-deflate")
+    parser.add_argument(
+        "--ping-interval", type=float, default=None, help="keepalive Pings (wsfast, websockets)"
+    )
     args = parser.parse_args(argv)
     try:
-        run(_serve(args.library, args.compression), args.uvloop)
+        run(_serve(args.library, args.compression, args.ping_interval), args.uvloop)
     except KeyboardInterrupt:
         pass
     return 0
