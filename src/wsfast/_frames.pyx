@@ -395,8 +395,24 @@ cdef class FrameParser:
         exc.frames = []
         raise exc
 
+    # A parser belongs to one connection and direction, but a program that shares one between
+    # threads must get garbled frames or errors, never corrupted memory: _parse() keeps offsets
+    # into _header, into the payload being filled and into feed_packed()'s output between
+    # statements. With the GIL no other thread runs in between (nothing in _parse() releases it);
+    # on free-threaded builds a critical section on the parser serialises feed() and
+    # feed_packed() instead (it compiles to nothing on other builds).
+
     def feed(self, data):
         """Consumes ``data``; returns the frames it completes, in order."""
+        with cython.critical_section(self):
+            return self._feed_frames(data)
+
+    def feed_packed(self, data):
+        """Lower-level :meth:`feed`: ``([flags, length, ...], payloads back to back)``."""
+        with cython.critical_section(self):
+            return self._feed_packed(data)
+
+    cdef list _feed_frames(self, object data):
         if self._error is not None:
             self._raise_failed()
         cdef list frames = []
@@ -412,8 +428,7 @@ cdef class FrameParser:
             self._frames = None
         return frames
 
-    def feed_packed(self, data):
-        """Lower-level :meth:`feed`: ``([flags, length, ...], payloads back to back)``."""
+    cdef tuple _feed_packed(self, object data):
         cdef Py_buffer view
         cdef bint release = False
         cdef const uint8_t *src

@@ -16,7 +16,9 @@ from __future__ import annotations
 import os
 import random
 import sys
+import sysconfig
 import threading
+import time
 from collections.abc import Callable, Iterator
 from types import ModuleType
 
@@ -207,6 +209,146 @@ def test_frame_parsers_in_many_threads(frames_impl: ModuleType) -> None:
             assert len(frames_impl.random_mask_key()) == 4
 
     run_together(work)
+
+
+def periodic_pieces(
+    stream: bytes, period: int, start: int, chunk: int
+) -> tuple[bytes, bytes, bytes]:
+    """Cuts ``stream`` (periodic with ``period`` bytes from offset ``start``) into a prefix, one
+    chunk that every later piece repeats, and a suffix: ``prefix + chunk * n + suffix == stream``.
+    Whatever order threads feed the copies of the chunk in, the parser sees the same bytes."""
+    assert chunk % period == 0
+    count = (len(stream) - start) // chunk - 1
+    prefix, piece = stream[:start], stream[start : start + chunk]
+    for i in range(count):
+        assert stream[start + i * chunk : start + (i + 1) * chunk] == piece
+    return prefix, piece, stream[start + count * chunk :]
+
+
+def feed_shared(
+    frames: ModuleType, stream: bytes, period: int, start: int, chunk: int
+) -> tuple[list[object], object] | None:
+    """Feeds ``stream`` to one parser, its repeated middle chunks from all threads at once;
+    returns (frames, parser), or None when the (pure-Python) parser raised."""
+    prefix, piece, suffix = periodic_pieces(stream, period, start, chunk)
+    count = (len(stream) - len(prefix) - len(suffix)) // chunk
+    parser = frames.FrameParser(server=True, max_frame_size=None, max_message_size=None)
+    got: list[list[object]] = [[] for _ in range(THREADS)]
+    got[0] += parser.feed(prefix)
+    failed: list[BaseException] = []
+
+    def work(index: int) -> None:
+        try:
+            for _ in range(index, count, THREADS):
+                got[index] += parser.feed(piece)
+        except Exception as exc:  # the pure-Python twin may be caught half-updated
+            failed.append(exc)
+
+    run_together(work)
+    if failed:
+        return None
+    return [frame for part in got for frame in part] + parser.feed(suffix), parser
+
+
+def compiled_twin(frames: ModuleType) -> bool:
+    return not frames.__name__.endswith("_py")
+
+
+@pytest.mark.parametrize("size", [4 * BIG, 17 * 1024 * 1024], ids=["preallocated", "parts"])
+def test_one_payload_fed_from_many_threads(frames_impl: ModuleType, size: int) -> None:
+    # Every thread feeds pieces of the same long text frame into one parser at once: each piece
+    # is payload (unmasked at the parser's offset, validated with the message's UTF-8 state),
+    # and each repeats the previous one byte for byte, so the frame comes out the same in any
+    # order. The compiled parser serialises its feed() calls (a critical section on free-threaded
+    # builds): the frame must be exact. Without it, two threads wrote at the same offset, past the
+    # payload's end or into a payload already handed out. The Python twin may give garbage
+    # under such abuse (not crash).
+    text = ("é" * (size // 2)).encode()
+    stream = frames_impl.build_frame(1, text, mask=True, mask_key=KEY)
+    header = frames_impl.frame_header_size(len(text), True)
+    for _ in range(2):
+        # Start inside a code point: every piece begins with a continuation byte.
+        result = feed_shared(frames_impl, stream, 4, header + 1, 4096)
+        if not compiled_twin(frames_impl):
+            continue
+        assert result is not None
+        got, parser = result
+        assert len(got) == 1
+        assert got[0].opcode == 1 and got[0].payload == text
+        assert parser.buffered == 0
+
+
+def test_small_frames_fed_from_many_threads(frames_impl: ModuleType) -> None:
+    # The same with many 8-byte masked frames, each piece cut inside a header: the parser carries
+    # partial headers from one feed() to the next in a 14-byte array that concurrent calls could
+    # overrun.
+    frame = frames_impl.build_frame(2, b"ab", mask=True, mask_key=KEY)
+    assert len(frame) == 8
+    stream = frame * (THREADS * 64 * 504 // 8 + 1)
+    for start in (3, 7):
+        result = feed_shared(frames_impl, stream, 8, start, 504)
+        if not compiled_twin(frames_impl):
+            continue
+        assert result is not None
+        got, _ = result
+        assert len(got) == len(stream) // 8
+        assert all(f.opcode == 2 and f.payload == b"ab" for f in got)
+
+
+def test_one_bytearray_masked_in_place_by_many_threads(mask_impl: ModuleType) -> None:
+    # Many threads XOR the same bytearray in place while others read it: the bytes are garbage
+    # (concurrent read-modify-write), but memory must stay intact and the size unchanged.
+    shared = bytearray(os.urandom(2 * BIG))
+    view = memoryview(shared)[3 : BIG + 3]
+
+    def work(index: int) -> None:
+        for _ in range(ROUNDS):
+            if index % 2:
+                mask_impl.mask_inplace(shared, KEY)
+                mask_impl.mask_inplace(view, KEY)
+            else:
+                assert len(mask_impl.mask(shared, KEY)) == 2 * BIG
+                assert len(mask_impl.mask(view[:4096], KEY)) == 4096
+
+    run_together(work)
+    view.release()
+    assert len(shared) == 2 * BIG
+
+
+@pytest.mark.skipif(
+    not sysconfig.get_config_var("Py_GIL_DISABLED"), reason="needs a free-threaded CPython"
+)
+def test_free_threaded_calls_run_in_parallel() -> None:
+    # On a free-threaded build with the GIL off, two compiled calls really run at once: while one
+    # thread masks a 4 KiB bytearray in place (a call far too short to release the GIL on other
+    # builds), another thread's resize of it fails because the mask holds its buffer export.
+    if sys._is_gil_enabled():  # PYTHON_GIL=1, or an extension module that re-enabled it
+        pytest.skip("the GIL is enabled in this free-threaded interpreter")
+    from wsfast import _mask
+
+    shared = bytearray(4096)
+    stop = threading.Event()
+    refused = 0
+
+    def work(index: int) -> None:
+        nonlocal refused
+        if index == 0:
+            while not stop.is_set():
+                _mask.mask_inplace(shared, KEY)
+            return
+        deadline = time.monotonic() + 20
+        try:
+            while refused < 100 and time.monotonic() < deadline:
+                try:
+                    shared.append(0)
+                    del shared[-1]
+                except BufferError:
+                    refused += 1
+        finally:
+            stop.set()
+
+    run_together(work, threads=2)
+    assert refused >= 100, f"only {refused} resizes met a mask in progress: no parallel calls?"
 
 
 def test_shared_frame_parser_does_not_crash(frames_impl: ModuleType) -> None:
