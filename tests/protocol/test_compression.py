@@ -334,5 +334,5 @@ def test_compressor_is_kept_during_a_fragmented_message(pair: Pair) -> None:
     server.send_continuation(TEXT, fin=True)
     assert transfer(server, client) == [TextMessage(TEXT + TEXT)]
     assert server.release_compressor()
-    plain_client, plain_server = pair()
+    _plain_client, plain_server = pair()
     assert not plain_server.release_compressor()  # no permessage-deflate: nothing to free
