@@ -177,11 +177,23 @@ class Connection:
     keep their order among themselves; control events, fragments and the close still come from
     :meth:`events`. A protocol failure found behind messages still in the queue waits, as it
     does behind events, until the application takes them (see :attr:`failure_pending`).
+
+    ``inflate_budget`` (an attribute, None by default): bytes that :meth:`receive_data` may
+    inflate in one call. Deflate expands up to about 1 000 times, so one read of 64 KiB can
+    hold hundreds of compressed messages — hundreds of MiB once inflated — however small the
+    application's queue. With a budget, processing stops at the first frame boundary past it;
+    the frames behind (already received, still compressed, no more than what was received)
+    wait as a backlog (:attr:`backlogged`) until :meth:`process_backlog` is called with room
+    for more, typically when the application has taken the messages. New data received
+    meanwhile goes behind the backlog.
     """
 
     is_client: bool = False
 
     __slots__ = (
+        "_backlog",
+        "_backlog_failure",
+        "_batch_inflated",
         "_codec",
         "_deferred_failure",
         "_events",
@@ -202,6 +214,7 @@ class Connection:
         "close_sent",
         "compression",
         "extensions",
+        "inflate_budget",
         "max_fragments",
         "max_frame_size",
         "max_message_size",
@@ -236,6 +249,13 @@ class Connection:
         self._deferred_failure: tuple[int, str] | None = None
         #: Where complete messages go instead of events(), when set (see the class docstring).
         self.message_queue: Any = None
+        #: Bytes receive_data() may inflate in one call (see the class docstring); None: no limit.
+        self.inflate_budget: int | None = None
+        # Frames received but not processed yet, the budget being spent (None when there are
+        # none), and the protocol error the parser found behind them.
+        self._backlog: list[Any] | None = None
+        self._backlog_failure: tuple[int, str] | None = None
+        self._batch_inflated = 0  # bytes inflated since receive_data() or process_backlog()
         self.max_message_size = max_message_size
         self.max_frame_size = max_message_size if max_frame_size is _AUTO else max_frame_size
         self.max_fragments = max_fragments
@@ -307,6 +327,12 @@ class Connection:
         return self._deferred_failure is not None
 
     @property
+    def backlogged(self) -> bool:
+        """True when frames received earlier wait for :meth:`process_backlog`: the
+        :attr:`inflate_budget` of the last call was spent before they could be processed."""
+        return self._backlog is not None
+
+    @property
     def close_handshake_complete(self) -> bool:
         """True when a Close frame was both sent and received (RFC 6455 §7.1.3)."""
         return self.close_sent is not None and self.close_received is not None
@@ -324,20 +350,45 @@ class Connection:
             # Otherwise: after a Close was received, after a failure, or once CLOSED, whatever
             # arrives is discarded (RFC 6455 §5.5.1, §7.1.7).
             return
+        if self._backlog_failure is not None:
+            return  # the parser failed behind the backlog: nothing after the error counts
+        failure: tuple[int, str] | None = None
         try:
             frames = parser.feed(data)
         except ProtocolError as exc:
             # Deliver what was complete before the violation, then fail the connection.
-            for frame in getattr(exc, "frames", ()):
-                if self._parser is None:
-                    break
-                self._receive_frame(frame)
-            if self._parser is not None:
-                self._fail_received(exc.code, exc.reason)
+            frames = list(getattr(exc, "frames", ()))
+            failure = (exc.code, exc.reason)
+        backlog = self._backlog
+        if backlog is not None:
+            # Frames from earlier calls wait: the new ones go behind them.
+            self._backlog = None
+            backlog.extend(frames)
+            frames = backlog
+        self._batch_inflated = 0
+        self._process_frames(frames, failure)
+
+    def process_backlog(self) -> None:
+        """Processes the frames :meth:`receive_data` held back (see :attr:`inflate_budget`),
+        with a fresh budget: call it again while :attr:`backlogged` stays True."""
+        frames = self._backlog
+        if frames is None:
             return
+        self._backlog = None
+        failure = self._backlog_failure
+        self._backlog_failure = None
+        self._batch_inflated = 0
+        if self._parser is not None:
+            self._process_frames(frames, failure)
+
+    def _process_frames(self, frames: Any, failure: tuple[int, str] | None) -> None:
+        """Frames in order, then ``failure`` (a violation the parser found behind them), until
+        the inflate budget is spent: the rest is kept as the backlog."""
         events = self._events
         queue = self.message_queue
-        for frame in frames:
+        budget = self.inflate_budget
+        remaining = iter(frames)
+        for frame in remaining:
             opcode = frame.opcode
             # Fast path: a whole uncompressed message in a single frame. The parser enforces the
             # fragmentation rules (RFC 6455 §5.4), so a text/binary opcode here starts a new
@@ -356,7 +407,15 @@ class Connection:
             else:
                 self._receive_frame(frame)
                 if self._parser is None:
-                    break  # a Close was received or the connection failed: nothing further
+                    return  # a Close was received or the connection failed: nothing further
+                if budget is not None and self._batch_inflated > budget:
+                    rest = list(remaining)
+                    if rest or failure is not None:
+                        self._backlog = rest
+                        self._backlog_failure = failure
+                    return
+        if failure is not None:
+            self._fail_received(*failure)
 
     def _receive_frame(self, frame: Any) -> None:
         """Every frame but the fast-path ones: fragments, compressed messages, control frames."""
@@ -399,6 +458,7 @@ class Connection:
                 limit -= self._msg_inflated
             payload = codec.decompress(payload, fin, limit)
             self._msg_inflated += len(payload)
+            self._batch_inflated += len(payload)
         if self.stream_fragments and not (first and fin):
             self._deliver_fragment(opcode, payload, first, fin)
             if fin:
@@ -518,6 +578,7 @@ class Connection:
         self._deferred_failure = None
         self._parser = None
         self._msg_buffer = None
+        self._backlog = self._backlog_failure = None
         if self.state is CLOSED:
             return
         if self.close_sent is None and self.state is not CONNECTING:
@@ -532,6 +593,9 @@ class Connection:
 
         Emits :class:`~wsfast.events.ConnectionClosed` with the close code (1006 if no Close
         frame was received, RFC 6455 §7.1.5)."""
+        while self._backlog is not None:
+            # What arrived before the end is processed first, budget or not.
+            self.process_backlog()
         if self._deferred_failure is not None:
             self._apply_deferred_failure()
         if self.state is CLOSED:

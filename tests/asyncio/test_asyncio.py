@@ -395,6 +395,41 @@ def test_reading_pauses_when_the_queue_is_full_and_resumes() -> None:
     run(main())
 
 
+@pytest.mark.parametrize("max_queue", [16, 1])
+def test_a_burst_of_compressed_messages_queues_no_more_than_max_queue(max_queue: int) -> None:
+    """300 text messages of 100 kB compress to a few hundred bytes each: the whole burst fits in
+    one or two reads. The queue must still stop near max_queue (one inflate budget past it at
+    most), not hold every message of the read, and every message must then come, in order."""
+    size = 100_000
+    sent = [(f"message {n} " * size)[:size] for n in range(300)]
+    state: dict[str, Any] = {}
+
+    async def main() -> None:
+        go = asyncio.Event()
+
+        async def handler(ws: Any) -> None:
+            state["ws"] = ws
+            await go.wait()
+            state["messages"] = [await ws.recv() for _ in range(len(sent))]
+
+        async with serve(handler, "127.0.0.1", 0, max_queue=max_queue) as server:
+            async with connect(uri(server)) as ws:
+                for message in sent:
+                    await ws.send(message)
+                await until(lambda: "ws" in state and state["ws"]._reading_paused)
+                await asyncio.sleep(0.1)  # everything sent has had time to arrive
+                queued = state["ws"]._messages
+                budget = asyncio_connection._INFLATE_BUDGET
+                assert len(queued) <= max_queue + budget // size + 1, len(queued)
+                assert state["ws"]._conn.backlogged  # the rest waits, still compressed
+                go.set()
+                await until(lambda: "messages" in state)
+                assert state["messages"] == sent
+                assert not state["ws"]._reading_paused and not state["ws"]._conn.backlogged
+
+    run(main())
+
+
 def test_send_waits_while_the_peer_does_not_read() -> None:
     async def main() -> None:
         go = asyncio.Event()

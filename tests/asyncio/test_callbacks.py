@@ -124,6 +124,39 @@ def test_callback_echo_with_compression_and_fragments() -> None:
     run(main())
 
 
+def test_callback_style_takes_a_burst_of_compressed_messages_one_budget_at_a_time() -> None:
+    """A burst of well-compressed messages arrives in a read or two: on_message gets them all, in
+    order, while the sans-IO layer inflates one budget's worth at a time."""
+    size = 100_000
+    sent = [(f"message {n} " * size)[:size] for n in range(200)]
+
+    async def main() -> None:
+        received: list[Any] = []
+        backlogged: list[bool] = []
+        done = asyncio.get_running_loop().create_future()
+
+        async def handler(ws: Any) -> None:
+            def on_message(message: Any) -> None:
+                received.append(message)
+                # True while frames of the same read wait: it was not inflated all at once.
+                backlogged.append(ws._conn.backlogged)
+                if len(received) == len(sent) and not done.done():
+                    done.set_result(None)
+
+            ws.on_message = on_message
+            await done
+
+        async with serve(handler, "127.0.0.1", 0) as server:
+            async with connect(uri(server)) as ws:
+                for message in sent:
+                    await ws.send(message)
+                await done
+        assert received == sent
+        assert any(backlogged)
+
+    run(main())
+
+
 def test_client_callback_receives_and_send_nowait_bursts_are_coalesced() -> None:
     async def main() -> None:
         received: list[Any] = []

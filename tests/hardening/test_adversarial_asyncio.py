@@ -154,3 +154,69 @@ def test_ping_flood_from_a_peer_that_does_not_read_is_bounded() -> None:
     sent, largest, attempted = run(main())
     assert largest <= write_limit + MiB, f"server write buffer reached {largest} bytes"
     assert sent < attempted, "the server read 26 MiB of pings without applying backpressure"
+
+
+def test_a_read_of_compressed_bombs_queues_no_more_than_max_queue() -> None:
+    # 200 messages that each inflate to 1 MiB (max_message_size, so each one is legal) take
+    # ~200 KiB on the wire: a read or two. Inflating a whole read before looking at the queue
+    # held 64 MiB per read; the server must stop at max_queue messages plus one inflate budget,
+    # keeping the rest compressed, while its handler does not read.
+    import tracemalloc
+    import zlib
+
+    from wsfast.asyncio import connection as asyncio_connection
+    from wsfast.frames import build_frame
+
+    max_queue = 2
+    compressor = zlib.compressobj(9, zlib.DEFLATED, -15)
+    bomb = (compressor.compress(bytes(MiB)) + compressor.flush(zlib.Z_SYNC_FLUSH))[:-4]
+    frames = build_frame(2, bomb, rsv1=True, mask=True) * 200
+    request = REQUEST.replace(
+        b"\r\n\r\n", b"\r\nSec-WebSocket-Extensions: permessage-deflate\r\n\r\n"
+    )
+
+    async def main() -> tuple[int, int, int]:
+        go = asyncio.Event()
+        received: list[int] = []
+
+        async def handler(ws: Any) -> None:
+            await go.wait()
+            async for message in ws:
+                received.append(len(message))
+
+        async with serve(
+            handler, "127.0.0.1", 0, max_queue=max_queue, max_message_size=MiB
+        ) as server:
+            sock = socket.create_connection(("127.0.0.1", server.port))
+            sock.setblocking(False)
+            loop = asyncio.get_running_loop()
+            await loop.sock_sendall(sock, request)
+            response = await loop.sock_recv(sock, 4096)
+            assert response.startswith(b"HTTP/1.1 101"), response
+            assert b"permessage-deflate" in response, response
+            tracemalloc.start()
+            try:
+                await loop.sock_sendall(sock, frames)
+                [ws] = server.connections
+                for _ in range(500):
+                    if ws._reading_paused and ws._conn.backlogged:
+                        break
+                    await asyncio.sleep(0.01)
+                await asyncio.sleep(0.2)  # all sent has arrived
+                queued = sum(map(len, ws._messages))
+                _, peak = tracemalloc.get_traced_memory()
+            finally:
+                tracemalloc.stop()
+            go.set()
+            for _ in range(2000):
+                if len(received) == 200:
+                    break
+                await asyncio.sleep(0.01)
+            sock.close()
+            return queued, peak, len(received)
+
+    queued, peak, count = run(main())
+    budget = asyncio_connection._INFLATE_BUDGET
+    assert queued <= (max_queue + 1) * MiB, queued
+    assert peak <= (max_queue + 1) * MiB + budget + 2 * MiB, f"peak {peak} bytes"
+    assert count == 200  # and every message still comes once the handler reads

@@ -104,5 +104,7 @@ def test_many_connections_many_messages() -> None:
         f"RSS after each round (MiB): {[round(m / MiB, 1) for m in memory]}"
     )
     # Flat: the later rounds add no more than allocator noise (a leak of even 100 bytes per
-    # message would add several MiB at full size).
-    assert memory[-1] - memory[1] < 16 * MiB, memory
+    # message would add several MiB at full size). The first round warms the allocator up, so the
+    # baseline is the second round's RSS when there are three or more, else the first's.
+    baseline = memory[1] if len(memory) > 2 else memory[0]
+    assert memory[-1] - baseline < 16 * MiB, memory

@@ -151,6 +151,11 @@ def _loop_reads_synchronously(loop: asyncio.AbstractEventLoop) -> bool:
 #: write, before we stop reading from it.
 _AUTO_BACKLOG_LIMIT = 256 * 1024
 
+#: Bytes the sans-IO layer may inflate per read before the rest of the read waits as its backlog
+#: (Connection.inflate_budget): without it, one 64 KiB read of well-compressed messages queued
+#: hundreds of MiB, whatever max_queue said.
+_INFLATE_BUDGET = 256 * 1024
+
 
 class WebSocket(asyncio.BufferedProtocol):
     """One WebSocket connection, client or server side.
@@ -180,6 +185,7 @@ class WebSocket(asyncio.BufferedProtocol):
         "_conn",
         "_dispatching",
         "_drain_waiter",
+        "_draining_backlog",
         "_failure_timer",
         "_keepalive_payload",
         "_keepalive_timer",
@@ -230,6 +236,9 @@ class WebSocket(asyncio.BufferedProtocol):
         self._messages: collections.deque[Data] = collections.deque()
         # The sans-IO layer appends complete messages here itself (no event object each).
         conn.message_queue = self._messages
+        conn.inflate_budget = _INFLATE_BUDGET
+        #: True while _maybe_resume_reading() works through the sans-IO layer's backlog.
+        self._draining_backlog = False
         self._max_queue = max_queue
         self._resume_at = 0 if max_queue is None else max(max_queue // 4, 0)
         self._reading_paused = False
@@ -368,13 +377,19 @@ class WebSocket(asyncio.BufferedProtocol):
 
     def _received(self, data: Any) -> None:
         self._rx_seen = True
+        self._conn.receive_data(data)
+        self._after_receive()
+
+    def _after_receive(self) -> None:
+        """Hands over what the sans-IO layer produced, writes its answers (Pongs, Close)."""
         conn = self._conn
-        conn.receive_data(data)
         events = conn.events()
         if events:
             self._process_events(events)
         elif self._messages:
             self._messages_arrived()
+        if conn.backlogged:
+            self._backlogged()
         if self._messages and conn.failure_pending:
             # The peer broke the protocol behind complete messages. The sans-IO layer fails the
             # connection at the next data_to_send(): let the application take and answer those
@@ -393,6 +408,15 @@ class WebSocket(asyncio.BufferedProtocol):
                 self._limit_auto_backlog(out)
         if conn.should_close_transport:
             self._close_transport()
+
+    def _backlogged(self) -> None:
+        """The read inflated past the budget: stop reading while its rest waits, and go on with
+        it at once if the application has room for more messages."""
+        if not self._reading_paused:
+            self._reading_paused = True
+            if not self._reading_paused_by_writes and self._transport is not None:
+                self._transport.pause_reading()
+        self._maybe_resume_reading()
 
     def _limit_auto_backlog(self, out: list[Any]) -> None:
         """Bounds what the protocol itself queues (Pongs, mostly) while the peer does not read.
@@ -707,8 +731,27 @@ class WebSocket(asyncio.BufferedProtocol):
         return message
 
     def _maybe_resume_reading(self) -> None:
-        """Resumes reading once the application took enough of the queued messages."""
-        if self._reading_paused and len(self._messages) <= self._resume_at:
+        """Resumes reading once the application took enough of the queued messages, after
+        what is left of the last read (the sans-IO layer's backlog) found room in the queue."""
+        if (
+            self._reading_paused
+            and len(self._messages) <= self._resume_at
+            and not self._draining_backlog  # the loop below is already on it
+        ):
+            conn = self._conn
+            if conn.backlogged:
+                max_queue = self._max_queue
+                self._draining_backlog = True
+                try:
+                    while conn.backlogged and (
+                        max_queue is None or len(self._messages) < max(max_queue, 1)
+                    ):
+                        conn.process_backlog()
+                        self._after_receive()
+                finally:
+                    self._draining_backlog = False
+                if conn.backlogged or len(self._messages) > self._resume_at:
+                    return  # the queue filled up again: stay paused
             self._reading_paused = False
             if (
                 not self._reading_paused_by_writes  # else resume_writing() resumes reading
