@@ -13,7 +13,8 @@
 #              Python 2.7 virtualenv (which setup_wstest.sh creates otherwise)
 #   --cases=P  only these case patterns, comma-separated (e.g. --cases=12.1.*,13.3.2)
 #
-# Environment: PYTHON (default python3) runs wsfast; WSTEST overrides the wstest command.
+# Environment: PYTHON (default python3) runs wsfast; WSTEST overrides the wstest command;
+# AUTOBAHN_SERVER_PORT / AUTOBAHN_CLIENT_PORT (default 9001 / 9002) let two runs share a machine.
 # Reports land in tests/autobahn/reports/{servers,clients}/ (index.json and HTML per case).
 # Exit status: 0 when no case FAILED or is UNIMPLEMENTED, non-zero otherwise.
 set -euo pipefail
@@ -35,7 +36,7 @@ for arg in "$@"; do
         --peer) TARGET=websockets ;;
         --docker) DOCKER=1 ;;
         --cases=*) CASES="${arg#--cases=}" ;;
-        -h|--help) sed -n '2,21p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -h|--help) sed -n '2,19p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) echo "unknown argument: $arg (see --help)" >&2; exit 2 ;;
     esac
 done
@@ -43,6 +44,8 @@ if [[ $RUN_SERVER == 0 && $RUN_CLIENT == 0 ]]; then RUN_SERVER=1; RUN_CLIENT=1; 
 
 WORK="$HERE/work"
 REPORTS="$HERE/reports"
+SERVER_PORT="${AUTOBAHN_SERVER_PORT:-9001}"
+CLIENT_PORT="${AUTOBAHN_CLIENT_PORT:-9002}"
 mkdir -p "$WORK"
 
 if [[ -n "${WSTEST:-}" ]]; then
@@ -83,18 +86,18 @@ STATUS=0
 STARTED=$SECONDS
 
 if [[ $RUN_SERVER == 1 ]]; then
-    echo "== Autobahn $SCOPE: wstest fuzzingclient -> $TARGET server on 127.0.0.1:9001"
+    echo "== Autobahn $SCOPE: wstest fuzzingclient -> $TARGET server on 127.0.0.1:$SERVER_PORT"
     rm -rf "$REPORTS/servers"
     if [[ $TARGET == wsfast ]]; then
-        (cd "$ROOT" && exec "$PYTHON" -m wsfast serve --host 127.0.0.1 --port 9001 \
+        (cd "$ROOT" && exec "$PYTHON" -m wsfast serve --host 127.0.0.1 --port "$SERVER_PORT" \
             --max-message-size 67108864) > "$WORK/server.log" 2>&1 &
     else
-        "$PYTHON" "$HERE/peer_echo_server.py" --port 9001 > "$WORK/server.log" 2>&1 &
+        "$PYTHON" "$HERE/peer_echo_server.py" --port "$SERVER_PORT" > "$WORK/server.log" 2>&1 &
     fi
     SERVER_PID=$!
     PIDS+=("$SERVER_PID")
-    wait_for_port 127.0.0.1 9001 30
-    "$PYTHON" "$HERE/spec.py" fuzzingclient "$SCOPE" --url ws://127.0.0.1:9001 \
+    wait_for_port 127.0.0.1 "$SERVER_PORT" 30
+    "$PYTHON" "$HERE/spec.py" fuzzingclient "$SCOPE" --url "ws://127.0.0.1:$SERVER_PORT" \
         --agent "$TARGET" --outdir "$REPORTS/servers" --out "$WORK/fuzzingclient.json" \
         --cases "$CASES"
     (cd "$HERE" && "${WSTEST_CMD[@]}" -m fuzzingclient -s "$WORK/fuzzingclient.json") \
@@ -105,16 +108,16 @@ if [[ $RUN_SERVER == 1 ]]; then
 fi
 
 if [[ $RUN_CLIENT == 1 ]]; then
-    echo "== Autobahn $SCOPE: wstest fuzzingserver on 127.0.0.1:9002 -> $TARGET client"
+    echo "== Autobahn $SCOPE: wstest fuzzingserver on 127.0.0.1:$CLIENT_PORT -> $TARGET client"
     rm -rf "$REPORTS/clients"
-    "$PYTHON" "$HERE/spec.py" fuzzingserver "$SCOPE" --url ws://127.0.0.1:9002 \
+    "$PYTHON" "$HERE/spec.py" fuzzingserver "$SCOPE" --url "ws://127.0.0.1:$CLIENT_PORT" \
         --outdir "$REPORTS/clients" --out "$WORK/fuzzingserver.json" --cases "$CASES"
     (cd "$HERE" && exec "${WSTEST_CMD[@]}" -m fuzzingserver -s "$WORK/fuzzingserver.json" -u 0) \
         > "$WORK/wstest-fuzzingserver.log" 2>&1 &
     WSTEST_PID=$!
     PIDS+=("$WSTEST_PID")
-    wait_for_port 127.0.0.1 9002 60
-    (cd "$ROOT" && "$PYTHON" "$HERE/client_runner.py" --url ws://127.0.0.1:9002 \
+    wait_for_port 127.0.0.1 "$CLIENT_PORT" 60
+    (cd "$ROOT" && "$PYTHON" "$HERE/client_runner.py" --url "ws://127.0.0.1:$CLIENT_PORT" \
         --agent "$TARGET" --library "$TARGET") > "$WORK/client.log" 2>&1 \
         || echo "client runner exited with $? (see $WORK/client.log)"
     kill "$WSTEST_PID" 2>/dev/null || true
