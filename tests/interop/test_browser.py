@@ -82,6 +82,7 @@ class BrowserPeer:
 
 
 def test_chromium_against_wsfast_server(chromium: str) -> None:
+    assert PAGE.is_file(), f"{PAGE} is missing"  # else Chromium shows an error page: a timeout
     peer = BrowserPeer()
 
     async def main() -> None:
