@@ -54,6 +54,13 @@ def chromium() -> str:
     raise AssertionError("unreachable")
 
 
+def browser_environment() -> dict[str, str]:
+    """This process's environment without what the sanitized build's ``asan-python`` sets for
+    itself: Chromium started with ASan's runtime preloaded never gets to open the page."""
+    names = ("LD_PRELOAD", "ASAN_OPTIONS", "UBSAN_OPTIONS", "PYTHONMALLOC")
+    return {name: value for name, value in os.environ.items() if name not in names}
+
+
 class BrowserPeer:
     """The server side: echoes, takes the page's report, pings, records the close."""
 
@@ -93,6 +100,7 @@ def test_chromium_against_wsfast_server(chromium: str) -> None:
                     f"{PAGE.as_uri()}?port={server.port}",
                     stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
                     start_new_session=True,  # its renderer and GPU processes go with it
+                    env=browser_environment(),
                 )  # fmt: skip
                 try:
                     await until(lambda: peer.close is not None, steps=(TEST_TIMEOUT - 10) * 200)
