@@ -365,7 +365,6 @@ class Connection:
             self._backlog = None
             backlog.extend(frames)
             frames = backlog
-        self._batch_inflated = 0
         self._process_frames(frames, failure)
 
     def process_backlog(self) -> None:
@@ -377,13 +376,13 @@ class Connection:
         self._backlog = None
         failure = self._backlog_failure
         self._backlog_failure = None
-        self._batch_inflated = 0
         if self._parser is not None:
             self._process_frames(frames, failure)
 
     def _process_frames(self, frames: Any, failure: tuple[int, str] | None) -> None:
         """Frames in order, then ``failure`` (a violation the parser found behind them), until
         the inflate budget is spent: the rest is kept as the backlog."""
+        self._batch_inflated = 0
         events = self._events
         queue = self.message_queue
         budget = self.inflate_budget

@@ -412,11 +412,15 @@ class WebSocket(asyncio.BufferedProtocol):
     def _backlogged(self) -> None:
         """The read inflated past the budget: stop reading while its rest waits, and go on with
         it at once if the application has room for more messages."""
+        self._pause_reading()
+        self._maybe_resume_reading()
+
+    def _pause_reading(self) -> None:
+        """Stops reading for the application's sake (queue full, or a backlog waits)."""
         if not self._reading_paused:
             self._reading_paused = True
             if not self._reading_paused_by_writes and self._transport is not None:
                 self._transport.pause_reading()
-        self._maybe_resume_reading()
 
     def _limit_auto_backlog(self, out: list[Any]) -> None:
         """Bounds what the protocol itself queues (Pongs, mostly) while the peer does not read.
@@ -522,15 +526,8 @@ class WebSocket(asyncio.BufferedProtocol):
         waiter = self._recv_waiter
         if waiter is not None and not waiter.done():
             waiter.set_result(None)
-        if (
-            self._max_queue is not None
-            and len(self._messages) >= self._max_queue
-            and not self._reading_paused
-            and self._transport is not None
-        ):
-            self._reading_paused = True
-            if not self._reading_paused_by_writes:
-                self._transport.pause_reading()
+        if self._max_queue is not None and len(self._messages) >= self._max_queue:
+            self._pause_reading()
 
     def _dispatch_messages(self) -> None:
         """Callback style: hands the queued messages to on_message, in order of arrival."""
