@@ -1,9 +1,12 @@
 """Loopback echo: one connection, a server subprocess, messages of 256 B and 64 KiB.
 
-Two patterns: *request/response* (send one message, wait for its echo, repeat) and *pipelined*
-(send the messages back to back while a reader takes the echoes). Each library is measured with
-its own client against its own server — wsfast, websockets, aiohttp, picows — and a plain asyncio
-TCP echo of the same bytes with no WebSocket work (``tcp (limit)``) shows the physical limit.
+Three patterns: *request/response* (send one message, wait for its echo, repeat), *window*
+(keep ``WINDOW`` = 64 messages in flight: a new one goes out as each echo comes back, the load of
+a busy server) and *pipelined* (send the messages back to back while a reader takes the echoes).
+Each library is measured with its own client against its own server — wsfast, websockets,
+aiohttp, picows — and a plain asyncio TCP echo of the same bytes with no WebSocket work
+(``tcp (limit)``, reading into one preallocated buffer as the WebSocket libraries do) shows the
+physical limit.
 wsfast runs twice: ``wsfast`` with coroutines (``await ws.send()``, ``async for message in ws``,
 as websockets and aiohttp), ``wsfast-callback`` with callbacks (``ws.on_message``,
 ``ws.send_nowait()``, as picows).
@@ -39,7 +42,9 @@ from .core import Case, Skip, Workload, size_label
 __all__ = ["CLIENTS", "EchoServer", "measure", "workloads"]
 
 SIZES = (256, 64 * 1024)
-MODES = ("rr", "pipelined")
+MODES = ("rr", "window", "pipelined")
+#: Messages in flight in the "window" pattern.
+WINDOW = 64
 #: Messages per timed call of the workloads (per size).
 WORKLOAD_MESSAGES = {256: 2000, 64 * 1024: 200}
 MAX_SIZE = 64 * 1024 * 1024
@@ -147,13 +152,18 @@ class _AsyncClient(Client):
                 await send(message)
                 await recv()
             return
+        window = asyncio.Semaphore(WINDOW) if mode == "window" else None
 
         async def reader() -> None:
             for _ in range(count):
                 await recv()
+                if window is not None:
+                    window.release()
 
         task = asyncio.ensure_future(reader())
         for _ in range(count):
+            if window is not None:
+                await window.acquire()
             await send(message)
         await task
 
@@ -222,13 +232,10 @@ class _CallbackClient(Client):
         self._done = asyncio.get_running_loop().create_future()
         self._remaining = count
         self._message = message
-        if mode == "rr":
-            self._to_send = count - 1
+        first = _in_flight(mode, count)
+        self._to_send = count - first
+        for _ in range(first):
             self._send(message)
-        else:
-            self._to_send = 0
-            for _ in range(count):
-                self._send(message)
         await self._done
 
 
@@ -273,6 +280,19 @@ class _Picows(_CallbackClient):
         await self.transport.wait_disconnected()
 
 
+def _in_flight(mode: str, count: int) -> int:
+    """Messages sent before the first echo is awaited: the rest follow one per echo."""
+    if mode == "rr":
+        return 1
+    if mode == "window":
+        return min(WINDOW, count)
+    return count
+
+
+#: The TCP echo's read buffer (the WebSocket libraries' own is 64 to 256 KiB).
+READ_BUFFER_SIZE = 256 * 1024
+
+
 class _Tcp(Client):
     """The physical limit: the same bytes over a plain TCP echo, no WebSocket framing."""
 
@@ -281,22 +301,28 @@ class _Tcp(Client):
         loop = asyncio.get_running_loop()
         client = self
 
-        class Reader(asyncio.Protocol):
-            def data_received(self, data: bytes) -> None:
-                client._received(len(data))
+        class Reader(asyncio.BufferedProtocol):
+            buffer = memoryview(bytearray(READ_BUFFER_SIZE))
+
+            def get_buffer(self, sizehint: int) -> memoryview:
+                return self.buffer
+
+            def buffer_updated(self, nbytes: int) -> None:
+                client._received(nbytes)
 
         self.transport, _ = await loop.create_connection(Reader, "127.0.0.1", port)
         self._expected = 0
         self._got = 0
         self._size = 0
+        self._in_flight = 1
         self._to_send = 0
         self._message = b""
         self._done: asyncio.Future[None] | None = None
 
     def _received(self, n: int) -> None:
         self._got += n
-        # Request/response: the next message once a whole echo arrived.
-        while self._to_send and self._got >= self._sent_bytes:
+        # Request/response and window: the next message once a whole echo arrived.
+        while self._to_send and self._got + (self._in_flight - 1) * self._size >= self._sent_bytes:
             self._to_send -= 1
             self._sent_bytes += self._size
             self.transport.write(self._message)
@@ -309,14 +335,11 @@ class _Tcp(Client):
         self._size = len(message)
         self._expected = count * len(message)
         self._message = message
-        if mode == "rr":
-            self._to_send = count - 1
-            self._sent_bytes = len(message)
+        first = self._in_flight = _in_flight(mode, count)
+        self._to_send = count - first
+        self._sent_bytes = first * len(message)
+        for _ in range(first):
             self.transport.write(message)
-        else:
-            self._to_send = 0
-            for _ in range(count):
-                self.transport.write(message)
         await self._done
 
     async def close(self) -> None:

@@ -120,12 +120,21 @@ async def _picows(compression: bool, ping_interval: float | None) -> Any:
 
 
 async def _tcp(compression: bool, ping_interval: float | None) -> Any:
-    class Echo(asyncio.Protocol):
+    class Echo(asyncio.BufferedProtocol):
+        # Reads into one preallocated buffer, as the WebSocket servers do: a plain Protocol gets
+        # a new bytes object per read, which asyncio allocates at 256 KiB (an mmap() and a
+        # munmap() per message) and would make the "limit" slower than picows.
+        buffer = memoryview(bytearray(256 * 1024))
+
         def connection_made(self, transport: Any) -> None:
             self.transport = transport
 
-        def data_received(self, data: bytes) -> None:
-            self.transport.write(data)
+        def get_buffer(self, sizehint: int) -> memoryview:
+            return self.buffer
+
+        def buffer_updated(self, nbytes: int) -> None:
+            # A copy: a transport may keep what it could not send yet (3.12 keeps the view).
+            self.transport.write(bytes(self.buffer[:nbytes]))
 
     return await asyncio.get_running_loop().create_server(Echo, HOST, 0)
 
