@@ -368,9 +368,10 @@ class WebSocket(asyncio.BufferedProtocol):
         return view
 
     def buffer_updated(self, nbytes: int) -> None:
-        view = self._read_view
-        assert view is not None
-        self._received(view[:nbytes])
+        # _received(), inlined: this runs once per read.
+        self._rx_seen = True
+        self._conn.receive_data(self._read_view[:nbytes])  # type: ignore[index]
+        self._after_receive()
 
     def data_received(self, data: bytes) -> None:  # for transports that do not buffer-read
         self._received(data)
@@ -387,7 +388,10 @@ class WebSocket(asyncio.BufferedProtocol):
         if events:
             self._process_events(events)
         elif self._messages:
-            self._messages_arrived()
+            if self._on_message is not None:
+                self._dispatch_messages()  # _messages_arrived(), inlined for the callback style
+            else:
+                self._messages_arrived()
         if conn.backlogged:
             self._backlogged()
         if self._messages and conn.failure_pending:
