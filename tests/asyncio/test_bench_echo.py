@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from wsfast.bench import echo
+from wsfast.bench import echo, echo_server
 from wsfast.bench.core import Skip
 
 TEST_TIMEOUT = 60
@@ -83,10 +83,28 @@ def test_window_is_capped_by_the_message_count() -> None:
     assert echo._in_flight("pipelined", 1000) == 1000
 
 
-@pytest.mark.parametrize("library", ["tcp", "wsfast", "wsfast-callback"])
-def test_exchange_against_the_server_subprocess(library: str) -> None:
+def test_tcp_limit_reads_the_cheapest_way_of_each_loop() -> None:
+    # asyncio's selector loop: a preallocated buffer (a plain Protocol costs an mmap per read).
+    loop = asyncio.new_event_loop()
     try:
-        session = echo.Session(library)
+        assert echo_server.buffered_reads(loop)
+    finally:
+        loop.close()
+    uvloop = pytest.importorskip("uvloop")
+    loop = uvloop.new_event_loop()
+    try:
+        assert not echo_server.buffered_reads(loop)
+    finally:
+        loop.close()
+
+
+@pytest.mark.parametrize("use_uvloop", [False, True], ids=["asyncio", "uvloop"])
+@pytest.mark.parametrize("library", ["tcp", "wsfast", "wsfast-callback"])
+def test_exchange_against_the_server_subprocess(library: str, use_uvloop: bool) -> None:
+    if use_uvloop:
+        pytest.importorskip("uvloop")
+    try:
+        session = echo.Session(library, uvloop=use_uvloop)
     except Skip as exc:  # pragma: no cover - the server did not start
         pytest.fail(str(exc))
     try:

@@ -5,8 +5,8 @@ Three patterns: *request/response* (send one message, wait for its echo, repeat)
 a busy server) and *pipelined* (send the messages back to back while a reader takes the echoes).
 Each library is measured with its own client against its own server — wsfast, websockets,
 aiohttp, picows — and a plain asyncio TCP echo of the same bytes with no WebSocket work
-(``tcp (limit)``, reading into one preallocated buffer as the WebSocket libraries do) shows the
-physical limit.
+(``tcp (limit)``, reading the cheapest way each event loop offers: see
+:func:`~wsfast.bench.echo_server.buffered_reads`) shows the physical limit.
 wsfast runs twice: ``wsfast`` with coroutines (``await ws.send()``, ``async for message in ws``,
 as websockets and aiohttp), ``wsfast-callback`` with callbacks (``ws.on_message``,
 ``ws.send_nowait()``, as picows).
@@ -38,6 +38,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .core import Case, Skip, Workload, size_label
+from .echo_server import READ_BUFFER_SIZE, buffered_reads
 
 __all__ = ["CLIENTS", "EchoServer", "measure", "workloads"]
 
@@ -289,10 +290,6 @@ def _in_flight(mode: str, count: int) -> int:
     return count
 
 
-#: The TCP echo's read buffer (the WebSocket libraries' own is 64 to 256 KiB).
-READ_BUFFER_SIZE = 256 * 1024
-
-
 class _Tcp(Client):
     """The physical limit: the same bytes over a plain TCP echo, no WebSocket framing."""
 
@@ -301,7 +298,11 @@ class _Tcp(Client):
         loop = asyncio.get_running_loop()
         client = self
 
-        class Reader(asyncio.BufferedProtocol):
+        class Reader(asyncio.Protocol):
+            def data_received(self, data: bytes) -> None:
+                client._received(len(data))
+
+        class BufferedReader(asyncio.BufferedProtocol):
             buffer = memoryview(bytearray(READ_BUFFER_SIZE))
 
             def get_buffer(self, sizehint: int) -> memoryview:
@@ -310,7 +311,8 @@ class _Tcp(Client):
             def buffer_updated(self, nbytes: int) -> None:
                 client._received(nbytes)
 
-        self.transport, _ = await loop.create_connection(Reader, "127.0.0.1", port)
+        protocol = BufferedReader if buffered_reads(loop) else Reader
+        self.transport, _ = await loop.create_connection(protocol, "127.0.0.1", port)
         self._expected = 0
         self._got = 0
         self._size = 0

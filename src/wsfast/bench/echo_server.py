@@ -23,7 +23,7 @@ import sys
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-__all__ = ["SERVERS", "main", "run"]
+__all__ = ["READ_BUFFER_SIZE", "SERVERS", "buffered_reads", "main", "run"]
 
 MAX_SIZE = 64 * 1024 * 1024
 HOST = "127.0.0.1"
@@ -119,12 +119,29 @@ async def _picows(compression: bool, ping_interval: float | None) -> Any:
     return await ws_create_server(lambda request: Echo(), HOST, 0, max_frame_size=MAX_SIZE)
 
 
+def buffered_reads(loop: asyncio.AbstractEventLoop) -> bool:
+    """Whether the TCP echo (the limit) reads into a preallocated buffer on ``loop``, as the
+    WebSocket libraries do. asyncio's selector loop gives a plain Protocol a new bytes object per
+    read, allocated at 256 KiB: an mmap() and a munmap() per message, which made the "limit"
+    slower than picows. uvloop reads into its own buffer and makes a bytes object of the size
+    read, in C: cheaper there than the two Python calls of get_buffer() and buffer_updated()."""
+    return not type(loop).__module__.startswith("uvloop")
+
+
+#: The TCP echo's read buffer (the WebSocket libraries' own is 64 to 256 KiB).
+READ_BUFFER_SIZE = 256 * 1024
+
+
 async def _tcp(compression: bool, ping_interval: float | None) -> Any:
-    class Echo(asyncio.BufferedProtocol):
-        # Reads into one preallocated buffer, as the WebSocket servers do: a plain Protocol gets
-        # a new bytes object per read, which asyncio allocates at 256 KiB (an mmap() and a
-        # munmap() per message) and would make the "limit" slower than picows.
-        buffer = memoryview(bytearray(256 * 1024))
+    class Echo(asyncio.Protocol):
+        def connection_made(self, transport: Any) -> None:
+            self.transport = transport
+
+        def data_received(self, data: bytes) -> None:
+            self.transport.write(data)
+
+    class BufferedEcho(asyncio.BufferedProtocol):
+        buffer = memoryview(bytearray(READ_BUFFER_SIZE))
 
         def connection_made(self, transport: Any) -> None:
             self.transport = transport
@@ -136,7 +153,9 @@ async def _tcp(compression: bool, ping_interval: float | None) -> Any:
             # A copy: a transport may keep what it could not send yet (3.12 keeps the view).
             self.transport.write(bytes(self.buffer[:nbytes]))
 
-    return await asyncio.get_running_loop().create_server(Echo, HOST, 0)
+    loop = asyncio.get_running_loop()
+    protocol = BufferedEcho if buffered_reads(loop) else Echo
+    return await loop.create_server(protocol, HOST, 0)
 
 
 #: Library name -> coroutine starting its echo server (returns an object with ``.sockets``).
