@@ -322,8 +322,9 @@ class Connection:
     def failure_pending(self) -> bool:
         """True when the peer broke the protocol behind complete messages not yet taken: the
         connection fails (Close frame, :class:`~wsfast.events.ConnectionFailed`) at the next
-        :meth:`data_to_send`, :meth:`events`, :meth:`receive_data` or :meth:`receive_eof`, so
-        that answers to those messages can go out first."""
+        :meth:`data_to_send`, at :meth:`events` once the messages are taken, or at
+        :meth:`receive_eof`, so that answers to those messages can go out first. Data received
+        meanwhile is discarded without ending the wait."""
         return self._deferred_failure is not None
 
     @property
@@ -343,11 +344,10 @@ class Connection:
         """Processes bytes received from the transport (any buffer; it is not kept)."""
         parser = self._parser
         if parser is None:
-            if self._deferred_failure is not None:
-                self._apply_deferred_failure()
-            elif self.state is CONNECTING:
+            if self.state is CONNECTING:
                 self._receive_handshake(data)
-            # Otherwise: after a Close was received, after a failure, or once CLOSED, whatever
+            # Otherwise: after a Close was received, after a protocol error (even while its
+            # failure waits for the messages before it to be taken), or once CLOSED, whatever
             # arrives is discarded (RFC 6455 §5.5.1, §7.1.7).
             return
         if self._backlog_failure is not None:
@@ -556,8 +556,9 @@ class Connection:
         """The peer broke the protocol. Nothing it sends is processed any more; if messages that
         arrived before the error (in the same read) still wait in the events or the message
         queue, the failure takes effect once they are taken: at the next data_to_send() (so that
-        answers the application sends to them go out before our Close), events(),
-        receive_data() or receive_eof()."""
+        answers the application sends to them go out before our Close), events() or
+        receive_eof(). More data from the peer (say, a Ping behind the broken frame in a later
+        read) is discarded and does not cut the wait short."""
         self._parser = None
         self._msg_buffer = None
         if (self._events or self.message_queue) and self.close_sent is None:

@@ -640,6 +640,33 @@ def test_messages_before_a_protocol_error_are_answered_before_the_close() -> Non
     run(main())
 
 
+def test_answer_goes_out_before_the_close_when_more_data_follows_the_error() -> None:
+    """Autobahn case 3.3: a message and a broken frame in one read, then a Ping in a later read
+    while the handler has not taken the message yet. The handler's answer still goes out before
+    the Close 1002 (the later read does not cut the wait for the application short)."""
+    from wsfast.frames import build_frame
+
+    async def slow_echo(ws: Any) -> None:
+        await asyncio.sleep(0.3)  # the Ping arrives before the message is taken
+        async for message in ws:
+            await ws.send(message)
+
+    async def main() -> None:
+        async with serve(slow_echo, "127.0.0.1", 0, compression=None) as server:
+            ws = await connect(uri(server), compression=None)
+            ws._conn.send_text("answer me")
+            bad = build_frame(0x1, b"x", rsv2=True, rsv3=True, mask=True)  # 1002
+            ws._write([*ws._conn.data_to_send(), bad])
+            await asyncio.sleep(0.1)
+            ws._write([build_frame(0x9, b"", mask=True)])
+            assert await ws.recv() == "answer me"
+            with pytest.raises(ConnectionClosedError) as info:
+                await ws.recv()
+            assert info.value.code == 1002
+
+    run(main())
+
+
 def test_on_uvloop() -> None:
     """uvloop calls get_buffer()/buffer_updated() too: echo, batches and flow control there."""
     uvloop = pytest.importorskip("uvloop")

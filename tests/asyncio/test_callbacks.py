@@ -96,6 +96,30 @@ def test_failure_behind_queued_messages_waits_until_they_are_taken() -> None:
     assert any(isinstance(e, ConnectionFailed) and e.code == 1002 for e in server.events())
 
 
+def test_data_behind_a_deferred_failure_is_discarded_and_does_not_end_the_wait() -> None:
+    # Autobahn case 3.3: a message, a frame with RSV bits, then a Ping in a later read. The Ping
+    # is not answered (RFC 6455 §7.1.7: nothing after the violation is processed) and the
+    # failure still waits for the message to be taken, so the answer goes out before the Close.
+    client, server = open_pair(compression=None)
+    queue: list[Any] = []
+    server.message_queue = queue
+    client.send_text("Hello, world!")
+    bad = build_frame(0x1, b"Hello, world!", rsv2=True, rsv3=True, mask=True)
+    server.receive_data(b"".join(client.data_to_send()) + bad)
+    assert server.failure_pending
+    server.receive_data(build_frame(0x9, b"", mask=True))  # the Ping, in a later read
+    assert server.failure_pending
+    assert server.events() == []
+    assert queue == ["Hello, world!"]
+    queue.clear()
+    server.send_text("Hello, world!")
+    out = b"".join(server.data_to_send())
+    assert out.index(b"Hello, world!") < out.index(b"\x88")  # the echo, then the Close 1002
+    assert b"\x8a" not in out  # no Pong
+    events = server.events()
+    assert any(isinstance(e, ConnectionFailed) and e.code == 1002 for e in events)
+
+
 # --- asyncio: on_message / send_nowait -----------------------------------------------------------
 
 
