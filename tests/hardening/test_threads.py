@@ -101,13 +101,19 @@ def test_bytearray_resized_while_masked_in_another_thread(mask_impl: ModuleType)
     # happen entirely before or after), never let the kernel write to a reallocated block.
     shared = bytearray(os.urandom(4 * BIG))
     stop = threading.Event()
+    tried = threading.Event()
     outcomes = {"refused": 0, "resized": 0}
 
     def work(index: int) -> None:
         if index == 0:
+            # The compiled kernel can finish a fixed number of rounds before the other thread is
+            # scheduled at all (it happened in CI), so go on masking until a resize was tried.
+            deadline = time.monotonic() + 60
+            rounds = 0
             try:
-                for _ in range(ROUNDS * 4):
+                while rounds < ROUNDS * 4 or (not tried.is_set() and time.monotonic() < deadline):
                     mask_impl.mask_inplace(shared, KEY)
+                    rounds += 1
             finally:
                 stop.set()
             return
@@ -117,6 +123,7 @@ def test_bytearray_resized_while_masked_in_another_thread(mask_impl: ModuleType)
                 outcomes["resized"] += 1
             except BufferError:
                 outcomes["refused"] += 1
+            tried.set()
 
     run_together(work, threads=2)
     assert len(shared) == 4 * BIG + 8 * outcomes["resized"]
