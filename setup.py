@@ -29,6 +29,7 @@ EXTENSIONS: dict[str, list[str]] = {
     "_utf8": ["cpu.c", "utf8*.c"],
     "_frames": ["cpu.c", "mask*.c", "utf8*.c"],
     "_wsaccel_compat": ["cpu.c", "mask*.c", "utf8*.c"],
+    "_core": [],
 }
 
 

@@ -29,10 +29,11 @@ from __future__ import annotations
 
 import codecs
 from collections.abc import Iterable, Sequence
-from enum import IntEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from . import _speedups
 from . import frames as _frames
+from ._state import State
 from .events import (
     Accepted,
     BinaryFragment,
@@ -40,7 +41,6 @@ from .events import (
     CloseReceived,
     ConnectionClosed,
     ConnectionFailed,
-    Event,
     HandshakeFailed,
     Ping,
     Pong,
@@ -98,23 +98,18 @@ _OP_CLOSE = 0x8
 _OP_PING = 0x9
 _OP_PONG = 0xA
 
-#: Payloads at least this large are sent as (header, payload) pieces instead of one joined frame,
-#: so that a large message is not copied once more before ``transport.writelines``.
-_SPLIT_WRITE_SIZE = 16 * 1024
+if TYPE_CHECKING:
+    from ._core_py import SPLIT_WRITE_SIZE as _SPLIT_WRITE_SIZE
+    from ._core_py import ConnectionCore
+else:
+    _core = _speedups.load("core")
+    ConnectionCore = _core.ConnectionCore
+    _SPLIT_WRITE_SIZE = _core.SPLIT_WRITE_SIZE
 
 _utf8_decoder = codecs.getincrementaldecoder("utf-8")
 
 #: Marker for "decide from the connection's configuration" in :meth:`ServerConnection.accept`.
 _AUTO: Any = object()
-
-
-class State(IntEnum):
-    """Connection states (RFC 6455 §4.1, §7)."""
-
-    CONNECTING = 0
-    OPEN = 1
-    CLOSING = 2
-    CLOSED = 3
 
 
 CONNECTING = State.CONNECTING
@@ -150,7 +145,7 @@ def _fit_reason(reason: str) -> str:
     return encoded[:123].decode("utf-8", "ignore")
 
 
-class Connection:
+class Connection(ConnectionCore):
     """What client and server connections share: framing, messages, closing.
 
     Not instantiated directly: see :class:`ServerConnection` and :class:`ClientConnection`.
@@ -190,23 +185,16 @@ class Connection:
 
     is_client: bool = False
 
+    _codec: DeflateCodec | None
+
     __slots__ = (
-        "_backlog",
-        "_backlog_failure",
-        "_batch_inflated",
-        "_codec",
-        "_deferred_failure",
-        "_events",
         "_msg_buffer",
         "_msg_compressed",
         "_msg_decoder",
         "_msg_fragments",
         "_msg_inflated",
         "_msg_opcode",
-        "_out",
-        "_parser",
         "_send_compressed",
-        "_send_opcode",
         "auto_pong",
         "close_code",
         "close_reason",
@@ -214,16 +202,11 @@ class Connection:
         "close_sent",
         "compression",
         "extensions",
-        "inflate_budget",
         "max_fragments",
         "max_frame_size",
         "max_message_size",
-        "message_queue",
-        "should_close_transport",
-        "state",
         "stream_fragments",
         "subprotocol",
-        "text_as_bytes",
     )
 
     def __init__(
@@ -237,24 +220,25 @@ class Connection:
         stream_fragments: bool = False,
         compression: PerMessageDeflate | bool | None = True,
     ) -> None:
-        self.state: State = CONNECTING
+        self.state = CONNECTING
+        self._mask_frames = self.is_client  # RFC 6455 §5.3: a client masks every frame
         #: Events not yet taken by :meth:`events`.
-        self._events: list[Event] = []
+        self._events = []
         #: Bytes not yet taken by :meth:`data_to_send`.
-        self._out: list[bytes | Any] = []
-        self._parser: Any = None  # the frame parser, from OPEN until a Close is received
-        self._codec: DeflateCodec | None = None
+        self._out = []
+        self._parser = None  # the frame parser, from OPEN until a Close is received
+        self._codec = None
         # A protocol error found behind complete messages not yet taken by events(): see
         # _fail_received().
-        self._deferred_failure: tuple[int, str] | None = None
+        self._deferred_failure = None
         #: Where complete messages go instead of events(), when set (see the class docstring).
-        self.message_queue: Any = None
+        self.message_queue = None
         #: Bytes receive_data() may inflate in one call (see the class docstring); None: no limit.
-        self.inflate_budget: int | None = None
+        self.inflate_budget = None
         # Frames received but not processed yet, the budget being spent (None when there are
         # none), and the protocol error the parser found behind them.
-        self._backlog: list[Any] | None = None
-        self._backlog_failure: tuple[int, str] | None = None
+        self._backlog = None
+        self._backlog_failure = None
         self._batch_inflated = 0  # bytes inflated since receive_data() or process_backlog()
         self.max_message_size = max_message_size
         self.max_frame_size = max_message_size if max_frame_size is _AUTO else max_frame_size
@@ -293,128 +277,12 @@ class Connection:
 
     # --- taking results --------------------------------------------------------------------
 
-    def events(self) -> list[Event]:
-        """The events produced since the last call, in order (the list is the caller's)."""
-        if self._deferred_failure is not None and not self._events and not self.message_queue:
-            self._apply_deferred_failure()
-        events = self._events
-        if events:
-            self._events = []
-        else:
-            events = []
-        return events
-
-    def data_to_send(self) -> list[bytes | Any]:
-        """The bytes to write since the last call, as a list of pieces (for
-        ``transport.writelines``; ``b"".join()`` them for a single write). Large payloads are
-        separate pieces, not copies: a bytes-like object the caller passed to a send method may
-        be among them, so it must not be modified until written."""
-        if self._deferred_failure is not None:
-            self._apply_deferred_failure()
-        out = self._out
-        if out:
-            self._out = []
-        else:
-            out = []
-        return out
-
-    @property
-    def failure_pending(self) -> bool:
-        """True when the peer broke the protocol behind complete messages not yet taken: the
-        connection fails (Close frame, :class:`~wsfast.events.ConnectionFailed`) at the next
-        :meth:`data_to_send`, at :meth:`events` once the messages are taken, or at
-        :meth:`receive_eof`, so that answers to those messages can go out first. Data received
-        meanwhile is discarded without ending the wait."""
-        return self._deferred_failure is not None
-
-    @property
-    def backlogged(self) -> bool:
-        """True when frames received earlier wait for :meth:`process_backlog`: the
-        :attr:`inflate_budget` of the last call was spent before they could be processed."""
-        return self._backlog is not None
-
     @property
     def close_handshake_complete(self) -> bool:
         """True when a Close frame was both sent and received (RFC 6455 §7.1.3)."""
         return self.close_sent is not None and self.close_received is not None
 
     # --- receiving -------------------------------------------------------------------------
-
-    def receive_data(self, data: bytes | bytearray | memoryview) -> None:
-        """Processes bytes received from the transport (any buffer; it is not kept)."""
-        parser = self._parser
-        if parser is None:
-            if self.state is CONNECTING:
-                self._receive_handshake(data)
-            # Otherwise: after a Close was received, after a protocol error (even while its
-            # failure waits for the messages before it to be taken), or once CLOSED, whatever
-            # arrives is discarded (RFC 6455 §5.5.1, §7.1.7).
-            return
-        if self._backlog_failure is not None:
-            return  # the parser failed behind the backlog: nothing after the error counts
-        failure: tuple[int, str] | None = None
-        try:
-            frames = parser.feed(data)
-        except ProtocolError as exc:
-            # Deliver what was complete before the violation, then fail the connection.
-            frames = list(getattr(exc, "frames", ()))
-            failure = (exc.code, exc.reason)
-        backlog = self._backlog
-        if backlog is not None:
-            # Frames from earlier calls wait: the new ones go behind them.
-            self._backlog = None
-            backlog.extend(frames)
-            frames = backlog
-        self._process_frames(frames, failure)
-
-    def process_backlog(self) -> None:
-        """Processes the frames :meth:`receive_data` held back (see :attr:`inflate_budget`),
-        with a fresh budget: call it again while :attr:`backlogged` stays True."""
-        frames = self._backlog
-        if frames is None:
-            return
-        self._backlog = None
-        failure = self._backlog_failure
-        self._backlog_failure = None
-        if self._parser is not None:
-            self._process_frames(frames, failure)
-
-    def _process_frames(self, frames: Any, failure: tuple[int, str] | None) -> None:
-        """Frames in order, then ``failure`` (a violation the parser found behind them), until
-        the inflate budget is spent: the rest is kept as the backlog."""
-        self._batch_inflated = 0
-        events = self._events
-        queue = self.message_queue
-        budget = self.inflate_budget
-        remaining = iter(frames)
-        for frame in remaining:
-            opcode = frame.opcode
-            # Fast path: a whole uncompressed message in a single frame. The parser enforces the
-            # fragmentation rules (RFC 6455 §5.4), so a text/binary opcode here starts a new
-            # message, and validated the UTF-8 of uncompressed text (RFC 6455 §8.1).
-            if (opcode == _OP_BINARY or opcode == _OP_TEXT) and frame.fin and not frame.rsv1:
-                message: Any = frame.payload
-                if opcode == _OP_TEXT and not self.text_as_bytes:
-                    message = message.decode("utf-8")
-                # _deliver(), inlined: this is the path of nearly every message.
-                if queue is not None:
-                    queue.append(message)
-                elif opcode == _OP_TEXT:
-                    events.append(TextMessage(message))
-                else:
-                    events.append(BinaryMessage(message))
-            else:
-                self._receive_frame(frame)
-                if self._parser is None:
-                    return  # a Close was received or the connection failed: nothing further
-                if budget is not None and self._batch_inflated > budget:
-                    rest = list(remaining)
-                    if rest or failure is not None:
-                        self._backlog = rest
-                        self._backlog_failure = failure
-                    return
-        if failure is not None:
-            self._fail_received(*failure)
 
     def _receive_frame(self, frame: Any) -> None:
         """Every frame but the fast-path ones: fragments, compressed messages, control frames."""
@@ -658,28 +526,6 @@ class Connection:
     def _check_can_send(self) -> None:
         if self.state is not OPEN:
             raise InvalidState(f"cannot send a message in state {self.state.name}")
-
-    def send_text(self, data: str | bytes | bytearray | memoryview, fin: bool = True) -> None:
-        """Sends a text message, or the first frame of a fragmented one (``fin=False``; continue
-        with :meth:`send_continuation`). ``data`` is a str, or bytes already encoded as UTF-8
-        (not validated again)."""
-        if self.state is not OPEN or self._send_opcode:
-            self._check_can_send_message()
-        payload = data.encode("utf-8") if type(data) is str else data
-        if fin and self._codec is None and len(payload) < _SPLIT_WRITE_SIZE:
-            # Fast path: a small uncompressed message in one frame.
-            self._out.append(_build_frame(_OP_TEXT, payload, mask=self.is_client))
-            return
-        self._send_data(_OP_TEXT, payload, fin)  # type: ignore[arg-type]
-
-    def send_binary(self, data: bytes | bytearray | memoryview, fin: bool = True) -> None:
-        """Sends a binary message, or the first frame of a fragmented one (``fin=False``)."""
-        if self.state is not OPEN or self._send_opcode:
-            self._check_can_send_message()
-        if fin and self._codec is None and len(data) < _SPLIT_WRITE_SIZE:
-            self._out.append(_build_frame(_OP_BINARY, data, mask=self.is_client))
-            return
-        self._send_data(_OP_BINARY, data, fin)
 
     def send_continuation(
         self, data: str | bytes | bytearray | memoryview, fin: bool = True

@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
-__all__ = ["InvalidUTF8", "PayloadTooBig", "ProtocolError", "WebSocketError"]
+__all__ = [
+    "ConnectionClosed",
+    "ConnectionClosedError",
+    "ConnectionClosedOK",
+    "InvalidUTF8",
+    "PayloadTooBig",
+    "ProtocolError",
+    "WebSocketError",
+]
 
 
 class WebSocketError(Exception):
@@ -54,3 +62,34 @@ class InvalidUTF8(ProtocolError, ValueError):
 
     def __reduce__(self) -> tuple[type[InvalidUTF8], tuple[int, str]]:
         return (type(self), (self.offset, self.reason))
+
+
+class ConnectionClosed(WebSocketError):
+    """The connection is closed: raised by ``send()``/``recv()``/``ping()`` after the close.
+
+    ``code``/``reason`` are the WebSocket Connection Close Code and Reason (RFC 6455 §7.1.5,
+    §7.1.6): those of the peer's Close frame, 1005 when it had none, 1006 when the connection
+    was lost without a closing handshake. ``sent`` is the (code, reason) of our Close, if any.
+    """
+
+    def __init__(self, code: int, reason: str, sent: tuple[int, str] | None = None) -> None:
+        super().__init__(code, reason)
+        self.code = code
+        self.reason = reason
+        self.sent = sent
+
+    def __str__(self) -> str:
+        text = f"connection closed: {self.code}"
+        if self.reason:
+            text += f" ({self.reason})"
+        if self.sent is not None and self.sent[0] != self.code:
+            text += f"; sent {self.sent[0]}"
+        return text
+
+
+class ConnectionClosedOK(ConnectionClosed):
+    """The connection was closed normally (1000, 1001 or a Close without code, both ways)."""
+
+
+class ConnectionClosedError(ConnectionClosed):
+    """The connection was closed with an error code, failed, or lost (1006)."""

@@ -1,10 +1,11 @@
 """Stream-level differential test: the same byte streams, valid and mutated, fed to a connection
-running on the compiled frame parser and to one running on its pure-Python twin, must produce the
-same events, the same bytes to send (pongs, close frames) and the same close codes, however the
-stream is cut into reads.
+running on the compiled hot paths and to one running on their pure-Python twins, must produce the
+same events, the same queued messages, the same bytes to send (echoes, pongs, close frames) and
+the same close codes, however the stream is cut into reads.
 
 The twin connection is a second copy of :mod:`wsfast.connection` whose frame functions are taken
-from ``wsfast._frames_py``; everything else (events, handshake, permessage-deflate) is shared.
+from ``wsfast._frames_py`` and whose per-message core (:class:`ConnectionCore`) is
+``wsfast._core_py``'s; everything else (events, handshake, permessage-deflate) is shared.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from hypothesis import strategies as st
 
 import wsfast.connection
 from wsfast import _speedups
+from wsfast.events import BinaryMessage, TextMessage
 
 FRAME_NAMES = (
     "FrameParser",
@@ -37,12 +39,24 @@ REQUEST = (
 DEFLATE = b"Sec-WebSocket-Extensions: permessage-deflate; client_no_context_takeover\r\n"
 
 
-def connection_module(frames: ModuleType) -> ModuleType:
-    """A fresh copy of wsfast.connection using ``frames`` for its frame functions."""
-    spec = importlib.util.find_spec("wsfast.connection")
+def fresh_module(name: str) -> ModuleType:
+    """A new copy of module ``name``, executed again (the imported one is left alone)."""
+    spec = importlib.util.find_spec(name)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
+    return module
+
+
+def connection_module(frames: ModuleType, core: ModuleType) -> ModuleType:
+    """A fresh copy of wsfast.connection using ``frames`` for its frame functions and ``core``
+    for its per-message core (:class:`ConnectionCore`)."""
+    load = _speedups.load
+    _speedups.load = lambda name: core if name == "core" else load(name)  # type: ignore[assignment]
+    try:
+        module = fresh_module("wsfast.connection")
+    finally:
+        _speedups.load = load
     for name in FRAME_NAMES:
         setattr(module, f"_{name}", getattr(frames, name))
     return module
@@ -58,8 +72,11 @@ def twins() -> tuple[ModuleType, ModuleType]:
         if _speedups.REQUIRE_EXTENSIONS:
             raise
         pytest.skip("wsfast._frames is not compiled in this build")
+    compiled_core = importlib.import_module("wsfast._core")
     python = importlib.import_module("wsfast._frames_py")
-    return connection_module(compiled), connection_module(python)
+    python_core = fresh_module("wsfast._core_py")
+    python_core.build_frame = python.build_frame  # type: ignore[attr-defined]
+    return connection_module(compiled, compiled_core), connection_module(python, python_core)
 
 
 def test_the_twin_copy_really_uses_the_twin(twins: tuple[ModuleType, ModuleType]) -> None:
@@ -67,6 +84,11 @@ def test_the_twin_copy_really_uses_the_twin(twins: tuple[ModuleType, ModuleType]
     assert fast._FrameParser.__module__ == "wsfast._frames"
     assert slow._FrameParser.__module__ == "wsfast._frames_py"
     assert wsfast.connection._FrameParser is fast._FrameParser
+    assert fast.ConnectionCore.__module__ == "wsfast._core"
+    assert slow.ConnectionCore.__module__ == "wsfast._core_py"
+    assert wsfast.connection.Connection.__mro__[1] is fast.ConnectionCore
+    # The twin core builds its frames with the twin builder too.
+    assert slow._core.build_frame is slow._build_frame
 
 
 def encode(opcode: int, payload: bytes, fin: bool, rsv1: bool, masked: bool) -> bytes:
@@ -90,18 +112,48 @@ def deflated(data: bytes) -> bytes:
     return out[:-4]
 
 
-def run(module: ModuleType, deflate: bool, pieces: list[bytes], options: dict[str, Any]) -> Any:
+def run(
+    module: ModuleType,
+    deflate: bool,
+    pieces: list[bytes],
+    options: dict[str, Any],
+    queue: bool = False,
+    echo: bool = False,
+) -> Any:
+    """The trace of a server connection fed ``pieces``: after each read, its events, the
+    messages it queued (``queue``: a message queue is set, as the asyncio layer does), the bytes
+    it has to send (with an echo of every message when ``echo``), its state and close code."""
     conn = module.ServerConnection(**options)
     conn.receive_data(REQUEST + (DEFLATE if deflate else b"") + b"\r\n")
     conn.events()
     conn.accept()
     conn.data_to_send()
+    if queue:
+        conn.message_queue = []
     trace: list[Any] = []
+
+    def step() -> None:
+        events = conn.events()
+        messages = [e.data for e in events if isinstance(e, (TextMessage, BinaryMessage))]
+        if queue:
+            messages += conn.message_queue
+            events.append(list(conn.message_queue))
+            conn.message_queue.clear()
+        if echo:
+            for message in messages:
+                if conn.state is not module.State.OPEN:
+                    break
+                if isinstance(message, str):
+                    conn.send_text(message)
+                elif isinstance(message, bytes):
+                    conn.send_binary(message)
+        trace.append((events, b"".join(conn.data_to_send()), conn.state, conn.close_code))
+
     for piece in pieces:
         conn.receive_data(memoryview(piece))
-        trace.append((conn.events(), b"".join(conn.data_to_send()), conn.state, conn.close_code))
+        step()
     conn.receive_eof()
-    trace.append((conn.events(), b"".join(conn.data_to_send()), conn.state, conn.close_code))
+    step()
     return trace
 
 
@@ -130,6 +182,8 @@ frame_strategy = st.tuples(
     max_fragments=st.sampled_from([None, None, 3]),
     stream_fragments=st.booleans(),
     text_as_bytes=st.booleans(),
+    queue=st.booleans(),
+    echo=st.booleans(),
 )
 def test_same_stream_same_events(
     twins: tuple[ModuleType, ModuleType],
@@ -141,6 +195,8 @@ def test_same_stream_same_events(
     max_fragments: int | None,
     stream_fragments: bool,
     text_as_bytes: bool,
+    queue: bool,
+    echo: bool,
 ) -> None:
     stream = bytearray()
     for opcode, payload, fin, rsv1, masked, compress in frames:
@@ -160,7 +216,9 @@ def test_same_stream_same_events(
         "text_as_bytes": text_as_bytes,
     }
     fast, slow = twins
-    assert run(fast, deflate, pieces, options) == run(slow, deflate, pieces, options)
+    assert run(fast, deflate, pieces, options, queue, echo) == run(
+        slow, deflate, pieces, options, queue, echo
+    )
 
 
 @settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -1,8 +1,9 @@
 """Fixtures for the sans-IO protocol tests.
 
 ``frames_impl`` runs a test against both twins of the frame hot path: the module-level names that
-``wsfast.connection`` took from ``wsfast.frames`` are swapped for the chosen twin's for the duration
-of the test. ``pair(...)`` (``protocol_helpers.open_pair``) makes a client and a server connection
+``wsfast.connection`` and its per-message core (``wsfast._core`` or ``wsfast._core_py``) took
+from ``wsfast.frames`` are swapped for the chosen twin's for the duration of the test.
+``pair(...)`` (``protocol_helpers.open_pair``) makes a client and a server connection
 that completed the opening handshake in memory.
 """
 
@@ -47,14 +48,18 @@ def _load_frames(kind: str) -> ModuleType:
 def frames_impl(request: pytest.FixtureRequest) -> Iterator[ModuleType]:
     """Each test that uses it runs with the compiled frame parser and with its twin."""
     module = _load_frames(request.param)
+    core_module = _speedups.load("core")  # the core wsfast.connection is built on
     saved = {name: getattr(connection_module, name) for name in _FRAME_NAMES}
+    saved_core_build = core_module.build_frame
     for name, source in _FRAME_NAMES.items():
         setattr(connection_module, name, getattr(module, source))
+    core_module.build_frame = module.build_frame
     try:
         yield module
     finally:
         for name, value in saved.items():
             setattr(connection_module, name, value)
+        core_module.build_frame = saved_core_build
 
 
 @pytest.fixture

@@ -22,12 +22,12 @@ import asyncio
 import collections
 import logging
 import os
-import sys
 import threading
 import time
 from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from .. import _speedups
 from ..connection import ClientConnection, InvalidState, ServerConnection, State
 from ..events import (
     CloseReceived,
@@ -38,8 +38,18 @@ from ..events import (
 from ..events import (
     ConnectionClosed as ConnectionClosedEvent,
 )
-from ..exceptions import WebSocketError
+from ..exceptions import (
+    ConnectionClosed,
+    ConnectionClosedError,
+    ConnectionClosedOK,
+    WebSocketError,
+)
 from ..http11 import Headers
+
+if TYPE_CHECKING:
+    from .._core_py import ProtocolCore
+else:
+    ProtocolCore = _speedups.load("core").ProtocolCore
 
 __all__ = [
     "ConnectionClosed",
@@ -66,44 +76,8 @@ OWN_READ_BUFFER_SIZE = 64 * 1024
 #: Close codes after which a closed connection counts as closed normally (RFC 6455 §7.4.1).
 _OK_CODES = frozenset({1000, 1001, 1005})
 
-_USE_WRITELINES = sys.version_info >= (3, 12)  # a vectored write (sendmsg) since 3.12
-#: Pieces at least this large are written on their own, never joined (copied) with others.
-_LARGE_PIECE = 16 * 1024
 #: Longest delay of a protocol failure behind messages the application has not taken yet.
 _DEFERRED_FAILURE_DELAY = 1.0
-#: Coalesced frames are written once this many are queued.
-_MAX_PENDING_PIECES = 256
-
-
-class ConnectionClosed(WebSocketError):
-    """The connection is closed: raised by ``send()``/``recv()``/``ping()`` after the close.
-
-    ``code``/``reason`` are the WebSocket Connection Close Code and Reason (RFC 6455 §7.1.5,
-    §7.1.6): those of the peer's Close frame, 1005 when it had none, 1006 when the connection
-    was lost without a closing handshake. ``sent`` is the (code, reason) of our Close, if any.
-    """
-
-    def __init__(self, code: int, reason: str, sent: tuple[int, str] | None = None) -> None:
-        super().__init__(code, reason)
-        self.code = code
-        self.reason = reason
-        self.sent = sent
-
-    def __str__(self) -> str:
-        text = f"connection closed: {self.code}"
-        if self.reason:
-            text += f" ({self.reason})"
-        if self.sent is not None and self.sent[0] != self.code:
-            text += f"; sent {self.sent[0]}"
-        return text
-
-
-class ConnectionClosedOK(ConnectionClosed):
-    """The connection was closed normally (1000, 1001 or a Close without code, both ways)."""
-
-
-class ConnectionClosedError(ConnectionClosed):
-    """The connection was closed with an error code, failed, or lost (1006)."""
 
 
 class InvalidHandshake(WebSocketError):
@@ -157,7 +131,7 @@ _AUTO_BACKLOG_LIMIT = 256 * 1024
 _INFLATE_BUDGET = 256 * 1024
 
 
-class WebSocket(asyncio.BufferedProtocol):
+class WebSocket(ProtocolCore, asyncio.BufferedProtocol):
     """One WebSocket connection, client or server side.
 
     Created by :func:`wsfast.asyncio.connect` and :func:`wsfast.asyncio.serve`, not directly.
@@ -177,38 +151,30 @@ class WebSocket(asyncio.BufferedProtocol):
       ``response_headers``, ``path``, ``remote_address``.
     """
 
+    _conn: ServerConnection | ClientConnection
+    _messages: collections.deque[Data]
+    _on_message: Callable[[Data], object] | None
+
     __slots__ = (
         "__weakref__",
         "_auto_backlog",
         "_close_timer",
         "_closed_waiter",
-        "_conn",
-        "_dispatching",
         "_drain_waiter",
         "_draining_backlog",
         "_failure_timer",
         "_keepalive_payload",
         "_keepalive_timer",
-        "_loop",
         "_lost_exc",
         "_max_queue",
-        "_messages",
-        "_on_message",
         "_on_open",
         "_open_waiter",
-        "_pending",
         "_pings",
-        "_read_view",
-        "_reading_paused",
         "_reading_paused_by_writes",
         "_recv_waiter",
         "_resume_at",
-        "_rx_seen",
         "_sent_since_recv",
-        "_transport",
-        "_tx_seen",
         "_write_limit",
-        "_writing_paused",
         "close_timeout",
         "handler_task",
         "ping_interval",
@@ -230,10 +196,10 @@ class WebSocket(asyncio.BufferedProtocol):
         on_open: Callable[[WebSocket], None] | None = None,
     ) -> None:
         self._conn = conn
-        self._loop: asyncio.AbstractEventLoop = asyncio.get_running_loop()
-        self._transport: Any = None
-        self._read_view: memoryview | None = None
-        self._messages: collections.deque[Data] = collections.deque()
+        self._loop = asyncio.get_running_loop()
+        self._transport = None
+        self._read_view = None
+        self._messages = collections.deque()
         # The sans-IO layer appends complete messages here itself (no event object each).
         conn.message_queue = self._messages
         conn.inflate_budget = _INFLATE_BUDGET
@@ -249,7 +215,7 @@ class WebSocket(asyncio.BufferedProtocol):
         self._auto_backlog = 0
         self._drain_waiter: asyncio.Future[None] | None = None
         #: Small frames queued by _write_soon(), written together (None when there are none).
-        self._pending: list[Any] | None = None
+        self._pending = None
         #: True from a send() to the next recv(): a second send() in a row coalesces.
         self._sent_since_recv = False
         self._pings: dict[bytes, tuple[asyncio.Future[float], float]] | None = None
@@ -266,7 +232,7 @@ class WebSocket(asyncio.BufferedProtocol):
         self._lost_exc: BaseException | None = None
         self._on_open = on_open
         #: Callback style: takes every message instead of the queue (see :attr:`on_message`).
-        self._on_message: Callable[[Data], object] | None = None
+        self._on_message = None
         #: True while on_message runs: send_nowait() then leaves its frames to the read callback,
         #: which writes the answers to a whole read at once.
         self._dispatching = False
@@ -362,56 +328,16 @@ class WebSocket(asyncio.BufferedProtocol):
         if out:
             self._write(out)
 
-    def get_buffer(self, sizehint: int) -> memoryview:
-        view = self._read_view
-        assert view is not None
-        return view
-
-    def buffer_updated(self, nbytes: int) -> None:
-        # _received(), inlined: this runs once per read.
-        self._rx_seen = True
-        self._conn.receive_data(self._read_view[:nbytes])  # type: ignore[index]
-        self._after_receive()
-
-    def data_received(self, data: bytes) -> None:  # for transports that do not buffer-read
-        self._received(data)
-
-    def _received(self, data: Any) -> None:
-        self._rx_seen = True
-        self._conn.receive_data(data)
-        self._after_receive()
-
-    def _after_receive(self) -> None:
-        """Hands over what the sans-IO layer produced, writes its answers (Pongs, Close)."""
-        conn = self._conn
-        events = conn.events()
-        if events:
-            self._process_events(events)
-        elif self._messages:
-            if self._on_message is not None:
-                self._dispatch_messages()  # _messages_arrived(), inlined for the callback style
-            else:
-                self._messages_arrived()
-        if conn.backlogged:
-            self._backlogged()
-        if self._messages and conn.failure_pending:
-            # The peer broke the protocol behind complete messages. The sans-IO layer fails the
-            # connection at the next data_to_send(): let the application take and answer those
-            # messages first (its sends flush the answers, then our Close; recv() on an empty
-            # queue flushes the Close), within a bounded delay (RFC 6455 §7.1.7 fails "as soon
-            # as practical"; Autobahn's strict behaviour echoes them).
-            if self._failure_timer is None:
-                self._failure_timer = self._loop.call_later(
-                    _DEFERRED_FAILURE_DELAY, self._flush_deferred_failure
-                )
-            return
-        out = conn.data_to_send()
-        if out:
-            self._write(out)
-            if self._writing_paused:
-                self._limit_auto_backlog(out)
-        if conn.should_close_transport:
-            self._close_transport()
+    def _defer_failure(self) -> None:
+        """The peer broke the protocol behind complete messages. The sans-IO layer fails the
+        connection at the next data_to_send(): let the application take and answer those
+        messages first (its sends flush the answers, then our Close; recv() on an empty queue
+        flushes the Close), within a bounded delay (RFC 6455 §7.1.7 fails "as soon as
+        practical"; Autobahn's strict behaviour echoes them)."""
+        if self._failure_timer is None:
+            self._failure_timer = self._loop.call_later(
+                _DEFERRED_FAILURE_DELAY, self._flush_deferred_failure
+            )
 
     def _backlogged(self) -> None:
         """The read inflated past the budget: stop reading while its rest waits, and go on with
@@ -533,29 +459,6 @@ class WebSocket(asyncio.BufferedProtocol):
         if self._max_queue is not None and len(self._messages) >= self._max_queue:
             self._pause_reading()
 
-    def _dispatch_messages(self) -> None:
-        """Callback style: hands the queued messages to on_message, in order of arrival."""
-        messages = self._messages
-        self._dispatching = True
-        try:
-            while messages:
-                callback = self._on_message
-                if callback is None:
-                    break  # the callback unset itself: the rest waits for recv()
-                try:
-                    callback(messages.popleft())
-                except ConnectionClosed:
-                    pass  # it answered a message that arrived with the peer's Close: as send()
-        except Exception:
-            # As for a failing handler: RFC 6455 §7.4.1, 1011 (unexpected condition).
-            logger.exception("on_message callback failed")
-            messages.clear()
-            self.fail(1011, "internal error")
-        finally:
-            self._dispatching = False
-        if self._reading_paused:
-            self._maybe_resume_reading()
-
     def _handshake_event(self, event: Any) -> None:
         """Opening handshake events: overridden by the client and server subclasses."""
 
@@ -571,72 +474,12 @@ class WebSocket(asyncio.BufferedProtocol):
 
     # --- writing ----------------------------------------------------------------------------
 
-    def _write(self, pieces: list[Any]) -> None:
-        """Writes ``pieces`` now, after any frames queued by :meth:`_write_soon`."""
-        pending = self._pending
-        if pending is not None:
-            self._pending = None
-            pending.extend(pieces)
-            pieces = pending
-        transport = self._transport
-        if transport is None or transport.is_closing():
-            return
-        self._tx_seen = True
-        if len(pieces) == 1:
-            transport.write(pieces[0])
-        elif _USE_WRITELINES:
-            transport.writelines(pieces)
-            # CPython 3.12/3.13's selector transport does not check its high-water mark in
-            # writelines() (write() does): without this, pause_writing() never comes and send()
-            # would buffer without bound. The check is idempotent; other transports lack it.
-            check = getattr(transport, "_maybe_pause_protocol", None)
-            if check is not None:
-                check()
-        else:
-            # Before 3.12 writelines() joins the pieces: join the small frames once, and write
-            # large payloads (separate pieces from the sans-IO layer) without copying them.
-            small: list[Any] = []
-            for piece in pieces:
-                if len(piece) < _LARGE_PIECE:
-                    small.append(piece)
-                    continue
-                if small:
-                    transport.write(b"".join(small))
-                    small = []
-                transport.write(piece)
-            if small:
-                transport.write(b"".join(small) if len(small) > 1 else small[0])
-
-    def _write_soon(self, pieces: list[Any]) -> None:
-        """Queues small frames while the application is still answering a batch of received
-        messages: they go out in one write (one system call) when it runs out of messages
-        (``recv()`` would wait), or at the latest in the next step of the event loop."""
-        pending = self._pending
-        if pending is None:
-            self._pending = pieces
-            self._loop.call_soon(self._flush_pending)
-        else:
-            pending.extend(pieces)
-            if len(pending) >= _MAX_PENDING_PIECES:
-                self._write([])
-
-    def _flush_pending(self) -> None:
-        if self._pending is not None:
-            self._write([])
-
     async def _drain(self) -> None:
         while self._writing_paused and self._conn.state is not _CLOSED:
             waiter = self._drain_waiter
             if waiter is None:
                 waiter = self._drain_waiter = self._loop.create_future()
             await waiter
-
-    def _flush(self) -> None:
-        out = self._conn.data_to_send()
-        if out:
-            self._write(out)
-        if self._conn.should_close_transport:
-            self._close_transport()
 
     def _flush_deferred_failure(self) -> None:
         self._failure_timer = None
@@ -840,36 +683,10 @@ class WebSocket(asyncio.BufferedProtocol):
         if conn.state is _CLOSED:
             raise self._closed_exception()
 
-    def send_nowait(self, message: Data | bytearray | memoryview) -> None:
-        """Sends a message without waiting: ``str`` as text, a bytes-like object as binary.
-
-        Called from :attr:`on_message`, the frame joins the answers to the messages of the same
-        read, written together; elsewhere, small frames sent in one step of the event loop go
-        out together at the end of the step (large ones at once). It never waits for the
-        transport's buffer to drain: in a long burst, ``await ws.drain()`` now and then. Raises
-        :class:`ConnectionClosed` once a Close frame was sent or the connection is closed.
-        """
-        conn = self._conn
-        if conn.state is not _OPEN:
-            if conn.state is _CONNECTING:
-                raise InvalidState("the opening handshake is not complete")
-            raise self._closed_exception()
-        if type(message) is str:
-            conn.send_text(message)
-        elif isinstance(message, (bytes, bytearray, memoryview)):
-            conn.send_binary(message)
-        else:
-            raise TypeError(f"cannot send {type(message).__name__}: str or bytes-like expected")
-        if self._dispatching:
-            return  # written by the read callback, with the answers to the whole read
-        out = conn.data_to_send()
-        if len(out) == 1:
-            # A burst of sends goes out in one write at the end of this step of the event loop.
-            self._write_soon(out)
-        else:
-            self._write(out)  # a large payload, or a Close behind the message
-            if conn.should_close_transport:
-                self._close_transport()
+    def _check_can_send_nowait(self) -> None:
+        if self._conn.state is _CONNECTING:
+            raise InvalidState("the opening handshake is not complete")
+        raise self._closed_exception()
 
     async def drain(self) -> None:
         """Waits until the transport's write buffer is below ``write_limit`` (what ``send()``
