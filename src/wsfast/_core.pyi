@@ -14,7 +14,9 @@ from wsfast._state import State
 
 #: Payloads at least this large are sent as (header, payload) pieces, not one joined frame.
 SPLIT_WRITE_SIZE: int
-#: Pieces at least this large are written on their own, never joined with others.
+#: Where writelines() is not vectored: pieces up to this size in all are joined into one write.
+JOIN_LIMIT: int
+#: Beyond JOIN_LIMIT, pieces at least this large are written on their own, never joined.
 LARGE_PIECE: int
 #: Coalesced frames are written once this many are queued.
 MAX_PENDING_PIECES: int
@@ -76,6 +78,7 @@ class ProtocolCore:
     _writing_paused: bool
     _rx_seen: bool
     _tx_seen: bool
+    _vectored_writes: bool
 
     def get_buffer(self, sizehint: int) -> memoryview: ...
     def buffer_updated(self, nbytes: int) -> None: ...

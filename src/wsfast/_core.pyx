@@ -10,7 +10,6 @@ they run once per connection or once per unusual frame, not once per message.
 """
 
 import logging
-import sys
 
 from cpython.bytes cimport PyBytes_CheckExact
 from cpython.list cimport PyList_GET_SIZE
@@ -31,7 +30,8 @@ cdef enum:
 SPLIT_WRITE_SIZE = 16 * 1024
 cdef Py_ssize_t _SPLIT_WRITE_SIZE = SPLIT_WRITE_SIZE
 
-cdef bint _USE_WRITELINES = sys.version_info >= (3, 12)  # a vectored write (sendmsg) since 3.12
+JOIN_LIMIT = 256 * 1024
+cdef Py_ssize_t _JOIN_LIMIT = JOIN_LIMIT
 LARGE_PIECE = 16 * 1024
 cdef Py_ssize_t _LARGE_PIECE = LARGE_PIECE
 MAX_PENDING_PIECES = 256
@@ -190,8 +190,9 @@ cdef class ConnectionCore:
             self._check_can_send_message()
         if type(data) is str:
             data = (<str>data).encode("utf-8")
-        if self._codec is None and len(data) < _SPLIT_WRITE_SIZE:
-            # Fast path: a small uncompressed message in one frame.
+        if self._codec is None and (self._mask_frames or len(data) < _SPLIT_WRITE_SIZE):
+            # Fast path: an uncompressed message in one frame, built in one piece when it is
+            # small or masked (a client copies the payload anyway).
             self._out.append(build_frame(opcode, data, mask=self._mask_frames))
             return 0
         self._send_data(opcode, data, True)
@@ -251,6 +252,7 @@ cdef class ProtocolCore:
     cdef public bint _writing_paused
     cdef public bint _rx_seen
     cdef public bint _tx_seen
+    cdef public bint _vectored_writes
 
     # --- the transport's read callbacks -----------------------------------------------------
 
@@ -342,11 +344,11 @@ cdef class ProtocolCore:
         if self._dispatching:
             return  # written by the read callback, with the answers to the whole read
         cdef list out = conn._take_out()
-        if PyList_GET_SIZE(out) == 1:
+        if PyList_GET_SIZE(out) == 1 and len(out[0]) < _LARGE_PIECE:
             # A burst of sends goes out in one write at the end of this step of the event loop.
             self._write_later(out)
         else:
-            self._write_now(out)  # a large payload, or a Close behind the message
+            self._write_now(out)  # a large message, or a Close behind the message
             if conn.should_close_transport:
                 self._close_transport()
 
@@ -356,6 +358,7 @@ cdef class ProtocolCore:
 
     cdef int _write_now(self, list pieces) except -1:
         cdef list small
+        cdef Py_ssize_t total = 0
         cdef list pending = self._pending
         if pending is not None:
             self._pending = None
@@ -367,7 +370,7 @@ cdef class ProtocolCore:
         self._tx_seen = True
         if PyList_GET_SIZE(pieces) == 1:
             transport.write(pieces[0])
-        elif _USE_WRITELINES:
+        elif self._vectored_writes:
             transport.writelines(pieces)
             # CPython 3.12/3.13's selector transport does not check its high-water mark in
             # writelines() (write() does): without this, pause_writing() never comes.
@@ -375,8 +378,14 @@ cdef class ProtocolCore:
             if check is not None:
                 check()
         else:
-            # Before 3.12 writelines() joins the pieces: join the small frames once, and write
-            # large payloads without copying them.
+            for piece in pieces:
+                total += len(piece)
+            if total <= _JOIN_LIMIT:
+                # writelines() would join them anyway; a write per piece would send the header
+                # of a large frame in a TCP segment of its own: the copy costs less.
+                transport.write(b"".join(pieces))
+                return 0
+            # Join the small frames once, and write large payloads without copying them.
             small = []
             for piece in pieces:
                 if len(piece) < _LARGE_PIECE:

@@ -17,7 +17,6 @@ a small message was the interpreter running these dozen methods.
 from __future__ import annotations
 
 import logging
-import sys
 from typing import Any
 
 from ._state import State
@@ -36,8 +35,9 @@ _OP_BINARY = 0x2
 #: so that a large message is not copied once more before ``transport.writelines``.
 SPLIT_WRITE_SIZE = 16 * 1024
 
-_USE_WRITELINES = sys.version_info >= (3, 12)  # a vectored write (sendmsg) since 3.12
-#: Pieces at least this large are written on their own, never joined (copied) with others.
+#: Where writelines() is not vectored: pieces up to this size in all are joined into one write.
+JOIN_LIMIT = 256 * 1024
+#: Beyond JOIN_LIMIT, pieces at least this large are written on their own, never joined (copied).
 LARGE_PIECE = 16 * 1024
 #: Coalesced frames are written once this many are queued.
 MAX_PENDING_PIECES = 256
@@ -210,8 +210,9 @@ class ConnectionCore:
         if self.state is not _OPEN or self._send_opcode:
             self._check_can_send_message()
         payload = data.encode("utf-8") if type(data) is str else data
-        if fin and self._codec is None and len(payload) < SPLIT_WRITE_SIZE:
-            # Fast path: a small uncompressed message in one frame.
+        if fin and self._codec is None and (self._mask_frames or len(payload) < SPLIT_WRITE_SIZE):
+            # Fast path: an uncompressed message in one frame, built in one piece when it is
+            # small or masked (a client copies the payload anyway).
             self._out.append(build_frame(_OP_TEXT, payload, mask=self._mask_frames))
             return
         self._send_data(_OP_TEXT, payload, fin)
@@ -220,7 +221,7 @@ class ConnectionCore:
         """Sends a binary message, or the first frame of a fragmented one (``fin=False``)."""
         if self.state is not _OPEN or self._send_opcode:
             self._check_can_send_message()
-        if fin and self._codec is None and len(data) < SPLIT_WRITE_SIZE:
+        if fin and self._codec is None and (self._mask_frames or len(data) < SPLIT_WRITE_SIZE):
             self._out.append(build_frame(_OP_BINARY, data, mask=self._mask_frames))
             return
         self._send_data(_OP_BINARY, data, fin)
@@ -264,6 +265,7 @@ class ProtocolCore:
         "_rx_seen",
         "_transport",
         "_tx_seen",
+        "_vectored_writes",
         "_writing_paused",
     )
 
@@ -279,6 +281,9 @@ class ProtocolCore:
     _writing_paused: bool
     _rx_seen: bool
     _tx_seen: bool
+    #: True when the transport's writelines() writes the pieces without joining them (one
+    #: system call): the selector transport since CPython 3.12, uvloop's.
+    _vectored_writes: bool
 
     # --- the transport's read callbacks -----------------------------------------------------
 
@@ -369,11 +374,11 @@ class ProtocolCore:
         if self._dispatching:
             return  # written by the read callback, with the answers to the whole read
         out = conn.data_to_send()
-        if len(out) == 1:
+        if len(out) == 1 and len(out[0]) < LARGE_PIECE:
             # A burst of sends goes out in one write at the end of this step of the event loop.
             self._write_soon(out)
         else:
-            self._write(out)  # a large payload, or a Close behind the message
+            self._write(out)  # a large message, or a Close behind the message
             if conn.should_close_transport:
                 self._close_transport()
 
@@ -390,7 +395,7 @@ class ProtocolCore:
         self._tx_seen = True
         if len(pieces) == 1:
             transport.write(pieces[0])
-        elif _USE_WRITELINES:
+        elif self._vectored_writes:
             transport.writelines(pieces)
             # CPython 3.12/3.13's selector transport does not check its high-water mark in
             # writelines() (write() does): without this, pause_writing() never comes and send()
@@ -398,9 +403,14 @@ class ProtocolCore:
             check = getattr(transport, "_maybe_pause_protocol", None)
             if check is not None:
                 check()
+        elif sum(map(len, pieces)) <= JOIN_LIMIT:
+            # writelines() would join the pieces anyway. A write per piece would cost a system
+            # call each, and send the header of a large frame in a TCP segment of its own (one
+            # more wake-up for the peer): the copy costs less.
+            transport.write(b"".join(pieces))
         else:
-            # Before 3.12 writelines() joins the pieces: join the small frames once, and write
-            # large payloads (separate pieces from the sans-IO layer) without copying them.
+            # Join the small frames once, and write large payloads (separate pieces from the
+            # sans-IO layer) without copying them.
             small: list[Any] = []
             for piece in pieces:
                 if len(piece) < LARGE_PIECE:

@@ -560,7 +560,9 @@ class Connection(ConnectionCore):
             self._send_opcode = 0 if fin else opcode
         elif fin:
             self._send_opcode = 0
-        if len(payload) < _SPLIT_WRITE_SIZE:
+        if self._mask_frames or len(payload) < _SPLIT_WRITE_SIZE:
+            # One piece: small, or masked (a client copies the payload anyway, RFC 6455 §5.3),
+            # so that the header does not go out in a segment of its own.
             self._out.append(_build_frame(opcode, payload, fin=fin, rsv1=rsv1, mask=self.is_client))
         else:
             self._out.extend(

@@ -22,6 +22,7 @@ import asyncio
 import collections
 import logging
 import os
+import sys
 import threading
 import time
 from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable
@@ -47,9 +48,12 @@ from ..exceptions import (
 from ..http11 import Headers
 
 if TYPE_CHECKING:
+    from .._core_py import LARGE_PIECE as _LARGE_PIECE
     from .._core_py import ProtocolCore
 else:
-    ProtocolCore = _speedups.load("core").ProtocolCore
+    _core = _speedups.load("core")
+    ProtocolCore = _core.ProtocolCore
+    _LARGE_PIECE = _core.LARGE_PIECE
 
 __all__ = [
     "ConnectionClosed",
@@ -112,6 +116,17 @@ class _ThreadBuffer(threading.local):
 _thread_buffer = _ThreadBuffer()
 
 logger = logging.getLogger("wsfast.asyncio")
+
+
+#: The selector transport's writelines() writes with one sendmsg() since CPython 3.12 (it joined
+#: the pieces before).
+_SELECTOR_WRITELINES_VECTORED = sys.version_info >= (3, 12)
+
+
+def _writes_vectored(transport: Any) -> bool:
+    """True when ``transport.writelines()`` writes its pieces without joining them: asyncio's
+    transports since 3.12, uvloop's."""
+    return _SELECTOR_WRITELINES_VECTORED or type(transport).__module__.startswith("uvloop.")
 
 
 def _loop_reads_synchronously(loop: asyncio.AbstractEventLoop) -> bool:
@@ -198,6 +213,7 @@ class WebSocket(ProtocolCore, asyncio.BufferedProtocol):
         self._conn = conn
         self._loop = asyncio.get_running_loop()
         self._transport = None
+        self._vectored_writes = False
         self._read_view = None
         self._messages = collections.deque()
         # The sans-IO layer appends complete messages here itself (no event object each).
@@ -319,6 +335,7 @@ class WebSocket(ProtocolCore, asyncio.BufferedProtocol):
 
     def connection_made(self, transport: Any) -> None:
         self._transport = transport
+        self._vectored_writes = _writes_vectored(transport)
         if _loop_reads_synchronously(self._loop):
             self._read_view = _thread_buffer.get()
         else:
@@ -665,8 +682,8 @@ class WebSocket(ProtocolCore, asyncio.BufferedProtocol):
         else:
             raise TypeError(f"cannot send {type(message).__name__}: str or bytes-like expected")
         out = conn.data_to_send()
-        if len(out) != 1:
-            self._write(out)  # a large payload, or a Close behind the message: at once
+        if len(out) != 1 or len(out[0]) >= _LARGE_PIECE:
+            self._write(out)  # a large message, or a Close behind the message: at once
         elif self._pending is not None or self._messages or self._sent_since_recv:
             # A burst of sends without a recv() between them, or answers to a batch of messages
             # that arrived in one read: coalesce them into one write, flushed when the
