@@ -87,6 +87,19 @@ def test_large_payload_is_a_separate_piece(pair: Pair) -> None:
     assert client.events() == [BinaryMessage(payload)]
 
 
+@pytest.mark.parametrize("size", [10, 20_000, 300_000])
+def test_a_client_sends_a_frame_in_one_piece(pair: Pair, size: int) -> None:
+    # Masking copies the payload anyway (RFC 6455 §5.3): header and masked payload together, so
+    # that the header does not leave in a TCP segment of its own.
+    client, server = plain(pair)
+    payload = bytes(range(256)) * (size // 256) + bytes(size % 256)
+    client.send_binary(payload)
+    pieces = client.data_to_send()
+    assert len(pieces) == 1
+    server.receive_data(pieces[0])
+    assert server.events() == [BinaryMessage(payload)]
+
+
 def test_receive_from_a_reused_buffer(pair: Pair) -> None:
     client, server = plain(pair)
     client.send_text("first")
