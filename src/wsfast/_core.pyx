@@ -10,19 +10,21 @@ they run once per connection or once per unusual frame, not once per message.
 """
 
 import logging
+from collections.abc import AsyncIterable, Iterable
 
 from cpython.bytes cimport PyBytes_CheckExact
 from cpython.list cimport PyList_GET_SIZE
 
 from wsfast._state import State
 from wsfast.events import BinaryMessage, TextMessage
-from wsfast.exceptions import ConnectionClosed, ProtocolError
+from wsfast.exceptions import ConnectionClosed, ConnectionClosedOK, ProtocolError
 from wsfast.frames import build_frame
 
 __all__ = ["ConnectionCore", "ProtocolCore"]
 
 cdef object _OPEN = State.OPEN
 cdef object _CONNECTING = State.CONNECTING
+cdef object _CLOSED = State.CLOSED
 cdef enum:
     _OP_TEXT = 0x1
     _OP_BINARY = 0x2
@@ -253,6 +255,10 @@ cdef class ProtocolCore:
     cdef public bint _rx_seen
     cdef public bint _tx_seen
     cdef public bint _vectored_writes
+    cdef public object _max_queue
+    cdef public object _recv_waiter
+    cdef public object _failure_timer
+    cdef public bint _sent_since_recv
 
     # --- the transport's read callbacks -----------------------------------------------------
 
@@ -281,10 +287,7 @@ cdef class ProtocolCore:
         if PyList_GET_SIZE(events):
             self._process_events(events)
         elif self._messages:
-            if self._on_message is not None:
-                self._dispatch()
-            else:
-                self._messages_arrived()
+            self._arrived()
         if conn._backlog is not None:
             self._backlogged()
         if conn._deferred_failure is not None and self._messages:
@@ -300,6 +303,67 @@ cdef class ProtocolCore:
         if conn.should_close_transport:
             self._close_transport()
         return 0
+
+    def _messages_arrived(self):
+        """The sans-IO layer queued messages: hand them to on_message, or wake recv()."""
+        self._arrived()
+
+    cdef int _arrived(self) except -1:
+        if self._on_message is not None:
+            self._dispatch()
+            return 0
+        waiter = self._recv_waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+        if self._max_queue is not None and len(self._messages) >= self._max_queue:
+            self._pause_reading()
+        return 0
+
+    async def recv(self):
+        """The next message: ``str`` for a text message, ``bytes`` for a binary one.
+
+        Raises :class:`ConnectionClosedOK` or :class:`ConnectionClosedError` once the connection
+        is closed and every message received before has been returned.
+        """
+        if self._on_message is not None:
+            raise RuntimeError("recv() is not available while on_message is set")
+        self._sent_since_recv = False
+        messages = self._messages
+        while not messages:
+            conn = self._conn
+            if conn.close_received is not None or conn.state is _CLOSED:
+                # RFC 6455 §5.5.1: nothing follows the peer's Close.
+                raise await self._recv_closed()
+            if self._recv_waiter is not None:
+                raise RuntimeError("recv() is already being awaited by another task")
+            if self._failure_timer is not None:
+                # Every message received before the peer's protocol error was taken: fail now.
+                self._failure_timer.cancel()
+                self._flush_deferred_failure()
+                continue
+            if self._pending is not None:
+                self._write_now([])  # the batch is answered: write it before waiting
+            waiter = self._recv_waiter = self._loop.create_future()
+            try:
+                await waiter
+            finally:
+                self._recv_waiter = None
+        message = messages.popleft()
+        if self._reading_paused:
+            self._maybe_resume_reading()
+        return message
+
+    async def __anext__(self):
+        """``async for message in ws``: ends when the connection closes normally, raises
+        :class:`ConnectionClosedError` when it closes with an error."""
+        messages = self._messages
+        if messages and not self._reading_paused:
+            self._sent_since_recv = False
+            return messages.popleft()  # fast path: no extra coroutine per message
+        try:
+            return await self.recv()
+        except ConnectionClosedOK:
+            raise StopAsyncIteration from None
 
     def _dispatch_messages(self):
         """Callback style: hands the queued messages to on_message, in order of arrival."""
@@ -329,6 +393,44 @@ cdef class ProtocolCore:
         return 0
 
     # --- sending ----------------------------------------------------------------------------
+
+    async def send(self, message):
+        """Sends a message: ``str`` as text, a bytes-like object as binary; an iterable (or async
+        iterable) of them as one fragmented message, one frame per item.
+
+        Waits while the transport's write buffer is above ``write_limit``. Raises
+        :class:`ConnectionClosed` once a Close frame was sent or the connection is closed.
+        """
+        cdef ConnectionCore conn = self._conn
+        cdef list out
+        if conn.state is not _OPEN:
+            raise await self._send_closed()
+        if type(message) is str:
+            conn._send_message(_OP_TEXT, message)
+        elif isinstance(message, (bytes, bytearray, memoryview)):
+            conn._send_message(_OP_BINARY, message)
+        elif isinstance(message, (Iterable, AsyncIterable)):
+            await self._send_fragments(message)
+            return
+        else:
+            raise TypeError(f"cannot send {type(message).__name__}: str or bytes-like expected")
+        out = conn._take_out()
+        if PyList_GET_SIZE(out) != 1 or len(out[0]) >= _LARGE_PIECE:
+            self._write_now(out)  # a large message, or a Close behind the message: at once
+        elif self._pending is not None or self._messages or self._sent_since_recv:
+            # A burst of sends without a recv() between them, or answers to a batch of messages
+            # that arrived in one read: coalesce them into one write (see the twin).
+            self._write_later(out)
+        else:
+            # Request/response: the answer goes out at once.
+            self._write_now(out)
+        self._sent_since_recv = True
+        if conn.should_close_transport:
+            self._close_transport()  # a failure was waiting behind the answered messages
+        elif self._writing_paused:
+            await self._drain()
+        if conn.state is _CLOSED:
+            raise self._closed_exception()
 
     def send_nowait(self, message):
         """Sends a message without waiting: ``str`` as text, a bytes-like object as binary."""
@@ -433,7 +535,25 @@ cdef class ProtocolCore:
     def _process_events(self, events):
         raise NotImplementedError
 
-    def _messages_arrived(self):
+    def _pause_reading(self):
+        raise NotImplementedError
+
+    async def _recv_closed(self):
+        raise NotImplementedError
+
+    def _flush_deferred_failure(self):
+        raise NotImplementedError
+
+    async def _send_closed(self):
+        raise NotImplementedError
+
+    async def _send_fragments(self, fragments):
+        raise NotImplementedError
+
+    async def _drain(self):
+        raise NotImplementedError
+
+    def _closed_exception(self):
         raise NotImplementedError
 
     def _backlogged(self):

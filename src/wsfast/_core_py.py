@@ -17,17 +17,19 @@ a small message was the interpreter running these dozen methods.
 from __future__ import annotations
 
 import logging
+from collections.abc import AsyncIterable, Iterable
 from typing import Any
 
 from ._state import State
 from .events import BinaryMessage, TextMessage
-from .exceptions import ConnectionClosed, ProtocolError
+from .exceptions import ConnectionClosed, ConnectionClosedOK, ProtocolError
 from .frames import build_frame
 
 __all__ = ["ConnectionCore", "ProtocolCore"]
 
 _OPEN = State.OPEN
 _CONNECTING = State.CONNECTING
+_CLOSED = State.CLOSED
 _OP_TEXT = 0x1
 _OP_BINARY = 0x2
 
@@ -256,13 +258,17 @@ class ProtocolCore:
     __slots__ = (
         "_conn",
         "_dispatching",
+        "_failure_timer",
         "_loop",
+        "_max_queue",
         "_messages",
         "_on_message",
         "_pending",
         "_read_view",
         "_reading_paused",
+        "_recv_waiter",
         "_rx_seen",
+        "_sent_since_recv",
         "_transport",
         "_tx_seen",
         "_vectored_writes",
@@ -284,6 +290,11 @@ class ProtocolCore:
     #: True when the transport's writelines() writes the pieces without joining them (one
     #: system call): the selector transport since CPython 3.12, uvloop's.
     _vectored_writes: bool
+    _max_queue: int | None
+    _recv_waiter: Any
+    _failure_timer: Any
+    #: True from a send() to the next recv(): a second send() in a row coalesces.
+    _sent_since_recv: bool
 
     # --- the transport's read callbacks -----------------------------------------------------
 
@@ -328,6 +339,63 @@ class ProtocolCore:
         if conn.should_close_transport:
             self._close_transport()
 
+    def _messages_arrived(self) -> None:
+        """The sans-IO layer queued messages: hand them to on_message, or wake recv()."""
+        if self._on_message is not None:
+            self._dispatch_messages()
+            return
+        waiter = self._recv_waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+        if self._max_queue is not None and len(self._messages) >= self._max_queue:
+            self._pause_reading()
+
+    async def recv(self) -> Any:
+        """The next message: ``str`` for a text message, ``bytes`` for a binary one.
+
+        Raises :class:`ConnectionClosedOK` or :class:`ConnectionClosedError` once the connection
+        is closed and every message received before has been returned.
+        """
+        if self._on_message is not None:
+            raise RuntimeError("recv() is not available while on_message is set")
+        self._sent_since_recv = False
+        messages = self._messages
+        while not messages:
+            conn = self._conn
+            if conn.close_received is not None or conn.state is _CLOSED:
+                # RFC 6455 §5.5.1: nothing follows the peer's Close.
+                raise await self._recv_closed()
+            if self._recv_waiter is not None:
+                raise RuntimeError("recv() is already being awaited by another task")
+            if self._failure_timer is not None:
+                # Every message received before the peer's protocol error was taken: fail now.
+                self._failure_timer.cancel()
+                self._flush_deferred_failure()
+                continue
+            if self._pending is not None:
+                self._write([])  # the batch is answered: write it before waiting
+            waiter = self._recv_waiter = self._loop.create_future()
+            try:
+                await waiter
+            finally:
+                self._recv_waiter = None
+        message = messages.popleft()
+        if self._reading_paused:
+            self._maybe_resume_reading()
+        return message
+
+    async def __anext__(self) -> Any:
+        """``async for message in ws``: ends when the connection closes normally, raises
+        :class:`ConnectionClosedError` when it closes with an error."""
+        messages = self._messages
+        if messages and not self._reading_paused:
+            self._sent_since_recv = False
+            return messages.popleft()  # fast path: no extra coroutine per message
+        try:
+            return await self.recv()
+        except ConnectionClosedOK:
+            raise StopAsyncIteration from None
+
     def _dispatch_messages(self) -> None:
         """Callback style: hands the queued messages to on_message, in order of arrival."""
         messages = self._messages
@@ -352,6 +420,44 @@ class ProtocolCore:
             self._maybe_resume_reading()
 
     # --- sending ----------------------------------------------------------------------------
+
+    async def send(self, message: Any) -> None:
+        """Sends a message: ``str`` as text, a bytes-like object as binary; an iterable (or async
+        iterable) of them as one fragmented message, one frame per item.
+
+        Waits while the transport's write buffer is above ``write_limit``. Raises
+        :class:`ConnectionClosed` once a Close frame was sent or the connection is closed.
+        """
+        conn = self._conn
+        if conn.state is not _OPEN:
+            raise await self._send_closed()
+        if type(message) is str:
+            conn.send_text(message)
+        elif isinstance(message, (bytes, bytearray, memoryview)):
+            conn.send_binary(message)
+        elif isinstance(message, (Iterable, AsyncIterable)):
+            await self._send_fragments(message)
+            return
+        else:
+            raise TypeError(f"cannot send {type(message).__name__}: str or bytes-like expected")
+        out = conn.data_to_send()
+        if len(out) != 1 or len(out[0]) >= LARGE_PIECE:
+            self._write(out)  # a large message, or a Close behind the message: at once
+        elif self._pending is not None or self._messages or self._sent_since_recv:
+            # A burst of sends without a recv() between them, or answers to a batch of messages
+            # that arrived in one read: coalesce them into one write, flushed when the
+            # application waits in recv() or at the end of this step of the loop.
+            self._write_soon(out)
+        else:
+            # Request/response: the answer goes out at once.
+            self._write(out)
+        self._sent_since_recv = True
+        if conn.should_close_transport:
+            self._close_transport()  # a failure was waiting behind the answered messages
+        elif self._writing_paused:
+            await self._drain()
+        if conn.state is _CLOSED:
+            raise self._closed_exception()
 
     def send_nowait(self, message: str | bytes | bytearray | memoryview) -> None:
         """Sends a message without waiting: ``str`` as text, a bytes-like object as binary.
@@ -454,7 +560,27 @@ class ProtocolCore:
     def _process_events(self, events: list[Any]) -> None:
         raise NotImplementedError
 
-    def _messages_arrived(self) -> None:
+    def _pause_reading(self) -> None:
+        raise NotImplementedError
+
+    async def _recv_closed(self) -> ConnectionClosed:
+        """recv() after the peer's Close: the exception to raise, once the connection closed."""
+        raise NotImplementedError
+
+    def _flush_deferred_failure(self) -> None:
+        raise NotImplementedError
+
+    async def _send_closed(self) -> ConnectionClosed:
+        """send() after the close: the exception to raise, with the final close code."""
+        raise NotImplementedError
+
+    async def _send_fragments(self, fragments: Any) -> None:
+        raise NotImplementedError
+
+    async def _drain(self) -> None:
+        raise NotImplementedError
+
+    def _closed_exception(self) -> ConnectionClosed:
         raise NotImplementedError
 
     def _backlogged(self) -> None:

@@ -25,7 +25,7 @@ import os
 import sys
 import threading
 import time
-from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable
+from collections.abc import AsyncIterable, AsyncIterator, Callable
 from typing import TYPE_CHECKING, Any
 
 from .. import _speedups
@@ -48,12 +48,9 @@ from ..exceptions import (
 from ..http11 import Headers
 
 if TYPE_CHECKING:
-    from .._core_py import LARGE_PIECE as _LARGE_PIECE
     from .._core_py import ProtocolCore
 else:
-    _core = _speedups.load("core")
-    ProtocolCore = _core.ProtocolCore
-    _LARGE_PIECE = _core.LARGE_PIECE
+    ProtocolCore = _speedups.load("core").ProtocolCore
 
 __all__ = [
     "ConnectionClosed",
@@ -177,18 +174,14 @@ class WebSocket(ProtocolCore, asyncio.BufferedProtocol):
         "_closed_waiter",
         "_drain_waiter",
         "_draining_backlog",
-        "_failure_timer",
         "_keepalive_payload",
         "_keepalive_timer",
         "_lost_exc",
-        "_max_queue",
         "_on_open",
         "_open_waiter",
         "_pings",
         "_reading_paused_by_writes",
-        "_recv_waiter",
         "_resume_at",
-        "_sent_since_recv",
         "_write_limit",
         "close_timeout",
         "handler_task",
@@ -224,7 +217,7 @@ class WebSocket(ProtocolCore, asyncio.BufferedProtocol):
         self._max_queue = max_queue
         self._resume_at = 0 if max_queue is None else max(max_queue // 4, 0)
         self._reading_paused = False
-        self._recv_waiter: asyncio.Future[None] | None = None
+        self._recv_waiter = None
         self._write_limit = write_limit
         self._writing_paused = False
         self._reading_paused_by_writes = False
@@ -238,7 +231,7 @@ class WebSocket(ProtocolCore, asyncio.BufferedProtocol):
         self._open_waiter: asyncio.Future[None] | None = None
         self._closed_waiter: asyncio.Future[None] | None = None
         self._close_timer: asyncio.TimerHandle | None = None
-        self._failure_timer: asyncio.TimerHandle | None = None
+        self._failure_timer = None
         self._keepalive_timer: asyncio.TimerHandle | None = None
         self._keepalive_payload: bytes | None = None
         #: Set by every read; cleared when a keepalive Ping is sent.
@@ -465,17 +458,6 @@ class WebSocket(ProtocolCore, asyncio.BufferedProtocol):
         if messages:
             self._messages_arrived()
 
-    def _messages_arrived(self) -> None:
-        """The sans-IO layer queued messages: hand them to on_message, or wake recv()."""
-        if self._on_message is not None:
-            self._dispatch_messages()
-            return
-        waiter = self._recv_waiter
-        if waiter is not None and not waiter.done():
-            waiter.set_result(None)
-        if self._max_queue is not None and len(self._messages) >= self._max_queue:
-            self._pause_reading()
-
     def _handshake_event(self, event: Any) -> None:
         """Opening handshake events: overridden by the client and server subclasses."""
 
@@ -556,40 +538,10 @@ class WebSocket(ProtocolCore, asyncio.BufferedProtocol):
 
     # --- receiving --------------------------------------------------------------------------
 
-    async def recv(self) -> Data:
-        """The next message: ``str`` for a text message, ``bytes`` for a binary one.
-
-        Raises :class:`ConnectionClosedOK` or :class:`ConnectionClosedError` once the connection
-        is closed and every message received before has been returned.
-        """
-        if self._on_message is not None:
-            raise RuntimeError("recv() is not available while on_message is set")
-        self._sent_since_recv = False
-        messages = self._messages
-        while not messages:
-            if self._conn.close_received is not None or self._conn.state is _CLOSED:
-                # RFC 6455 §5.5.1: nothing follows the peer's Close.
-                if self._conn.state is not _CLOSED:
-                    await self.wait_closed()
-                raise self._closed_exception()
-            if self._recv_waiter is not None:
-                raise RuntimeError("recv() is already being awaited by another task")
-            if self._failure_timer is not None:
-                # Every message received before the peer's protocol error was taken: fail now.
-                self._failure_timer.cancel()
-                self._flush_deferred_failure()
-                continue
-            if self._pending is not None:
-                self._write([])  # the batch is answered: write it before waiting
-            waiter = self._recv_waiter = self._loop.create_future()
-            try:
-                await waiter
-            finally:
-                self._recv_waiter = None
-        message = messages.popleft()
-        if self._reading_paused:
-            self._maybe_resume_reading()
-        return message
+    async def _recv_closed(self) -> ConnectionClosed:
+        if self._conn.state is not _CLOSED:
+            await self.wait_closed()
+        return self._closed_exception()
 
     def _maybe_resume_reading(self) -> None:
         """Resumes reading once the application took enough of the queued messages, after
@@ -648,57 +600,7 @@ class WebSocket(ProtocolCore, asyncio.BufferedProtocol):
     def __aiter__(self) -> WebSocket:
         return self
 
-    async def __anext__(self) -> Data:
-        """``async for message in ws``: ends when the connection closes normally, raises
-        :class:`ConnectionClosedError` when it closes with an error."""
-        messages = self._messages
-        if messages and not self._reading_paused:
-            self._sent_since_recv = False
-            return messages.popleft()  # fast path: no extra coroutine per message
-        try:
-            return await self.recv()
-        except ConnectionClosedOK:
-            raise StopAsyncIteration from None
-
     # --- sending ----------------------------------------------------------------------------
-
-    async def send(self, message: Data | bytearray | memoryview | Iterable[Data]) -> None:
-        """Sends a message: ``str`` as text, a bytes-like object as binary; an iterable (or async
-        iterable) of them as one fragmented message, one frame per item.
-
-        Waits while the transport's write buffer is above ``write_limit``. Raises
-        :class:`ConnectionClosed` once a Close frame was sent or the connection is closed.
-        """
-        conn = self._conn
-        if conn.state is not _OPEN:
-            raise await self._send_closed()
-        if type(message) is str:
-            conn.send_text(message)
-        elif isinstance(message, (bytes, bytearray, memoryview)):
-            conn.send_binary(message)
-        elif isinstance(message, (Iterable, AsyncIterable)):
-            await self._send_fragments(message)
-            return
-        else:
-            raise TypeError(f"cannot send {type(message).__name__}: str or bytes-like expected")
-        out = conn.data_to_send()
-        if len(out) != 1 or len(out[0]) >= _LARGE_PIECE:
-            self._write(out)  # a large message, or a Close behind the message: at once
-        elif self._pending is not None or self._messages or self._sent_since_recv:
-            # A burst of sends without a recv() between them, or answers to a batch of messages
-            # that arrived in one read: coalesce them into one write, flushed when the
-            # application waits in recv() or at the end of this step of the loop.
-            self._write_soon(out)
-        else:
-            # Request/response: the answer goes out at once.
-            self._write(out)
-        self._sent_since_recv = True
-        if conn.should_close_transport:
-            self._close_transport()  # a failure was waiting behind the answered messages
-        elif self._writing_paused:
-            await self._drain()
-        if conn.state is _CLOSED:
-            raise self._closed_exception()
 
     def _check_can_send_nowait(self) -> None:
         if self._conn.state is _CONNECTING:
