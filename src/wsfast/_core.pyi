@@ -7,7 +7,7 @@ runs for every message; the subclasses hold the rest of the protocol and overrid
 results and exceptions; the compiled one keeps the attributes in C fields.
 """
 
-from collections.abc import Callable
+from collections.abc import AsyncIterable, Callable, Iterable
 from typing import Any
 
 from wsfast._state import State
@@ -91,11 +91,14 @@ class ProtocolCore:
         """Hands over what the sans-IO layer produced, writes its answers (Pongs, Close)."""
     def _messages_arrived(self) -> None:
         """The sans-IO layer queued messages: hand them to on_message, or wake recv()."""
-    async def recv(self) -> Any:
+    async def recv(self) -> str | bytes:
         """The next message: ``str`` for a text message, ``bytes`` for a binary one."""
-    async def __anext__(self) -> Any:
+    async def __anext__(self) -> str | bytes:
         """``async for message in ws``: ends when the connection closes normally."""
-    async def send(self, message: Any) -> None:
+    async def send(
+        self,
+        message: str | bytes | bytearray | memoryview | Iterable[Any] | AsyncIterable[Any],
+    ) -> None:
         """Sends a message (an iterable of them: one fragmented message); waits to drain."""
     def _dispatch_messages(self) -> None:
         """Callback style: hands the queued messages to on_message, in order of arrival."""

@@ -86,17 +86,26 @@ cdef class ConnectionCore:
         return self._take_events()
 
     def data_to_send(self):
-        """The bytes to write since the last call, as a list of pieces (see the twin)."""
+        """The bytes to write since the last call, as a list of pieces (for
+        ``transport.writelines``; ``b"".join()`` them for a single write). A server's large
+        payloads are separate pieces, not copies: a bytes-like object the caller passed to a send
+        method may be among them, so it must not be modified until written. (A client's frames
+        are one piece each: masking copies the payload anyway.)"""
         return self._take_out()
 
     @property
     def failure_pending(self):
-        """True when the peer broke the protocol behind complete messages not yet taken."""
+        """True when the peer broke the protocol behind complete messages not yet taken: the
+        connection fails (Close frame, :class:`~wsfast.events.ConnectionFailed`) at the next
+        :meth:`data_to_send`, at :meth:`events` once the messages are taken, or at
+        :meth:`receive_eof`, so that answers to those messages can go out first. Data received
+        meanwhile is discarded without ending the wait."""
         return self._deferred_failure is not None
 
     @property
     def backlogged(self):
-        """True when frames received earlier wait for :meth:`process_backlog`."""
+        """True when frames received earlier wait for :meth:`process_backlog`: the
+        :attr:`inflate_budget` of the last call was spent before they could be processed."""
         return self._backlog is not None
 
     # --- receiving -------------------------------------------------------------------------
@@ -132,7 +141,8 @@ cdef class ConnectionCore:
         self._receive(data)
 
     def process_backlog(self):
-        """Processes the frames :meth:`receive_data` held back, with a fresh budget."""
+        """Processes the frames :meth:`receive_data` held back (see :attr:`inflate_budget`),
+        with a fresh budget: call it again while :attr:`backlogged` stays True."""
         frames = self._backlog
         if frames is None:
             return
@@ -143,6 +153,8 @@ cdef class ConnectionCore:
             self._process(frames, failure)
 
     def _process_frames(self, frames, failure):
+        """Frames in order, then ``failure`` (a violation the parser found behind them), until
+        the inflate budget is spent: the rest is kept as the backlog."""
         self._process(frames, failure)
 
     cdef int _process(self, object frames, object failure) except -1:
@@ -201,7 +213,9 @@ cdef class ConnectionCore:
         return 0
 
     def send_text(self, data, bint fin=True):
-        """Sends a text message, or the first frame of a fragmented one (``fin=False``)."""
+        """Sends a text message, or the first frame of a fragmented one (``fin=False``; continue
+        with :meth:`send_continuation`). ``data`` is a str, or bytes already encoded as UTF-8
+        (not validated again)."""
         if fin:
             self._send_message(_OP_TEXT, data)
             return
@@ -224,6 +238,7 @@ cdef class ConnectionCore:
         raise NotImplementedError
 
     def _receive_frame(self, frame):
+        """Every frame but whole uncompressed single-frame messages."""
         raise NotImplementedError
 
     def _fail_received(self, code, reason):
@@ -233,9 +248,11 @@ cdef class ConnectionCore:
         raise NotImplementedError
 
     def _check_can_send_message(self):
+        """Raises InvalidState unless a new message may be sent."""
         raise NotImplementedError
 
     def _send_data(self, opcode, payload, fin):
+        """Sends a frame of a data message: compressed, fragmented or large ones."""
         raise NotImplementedError
 
 
@@ -433,7 +450,14 @@ cdef class ProtocolCore:
             raise self._closed_exception()
 
     def send_nowait(self, message):
-        """Sends a message without waiting: ``str`` as text, a bytes-like object as binary."""
+        """Sends a message without waiting: ``str`` as text, a bytes-like object as binary.
+
+        Called from :attr:`on_message`, the frame joins the answers to the messages of the same
+        read, written together; elsewhere, small frames sent in one step of the event loop go
+        out together at the end of the step (large ones at once). It never waits for the
+        transport's buffer to drain: in a long burst, ``await ws.drain()`` now and then. Raises
+        :class:`ConnectionClosed` once a Close frame was sent or the connection is closed.
+        """
         cdef ConnectionCore conn = self._conn
         if conn.state is not _OPEN:
             self._check_can_send_nowait()
@@ -502,8 +526,9 @@ cdef class ProtocolCore:
         return 0
 
     def _write_soon(self, pieces):
-        """Queues small frames, written together when the application runs out of messages
-        or at the latest in the next step of the event loop (see the twin)."""
+        """Queues small frames while the application is still answering a batch of received
+        messages: they go out in one write (one system call) when it runs out of messages
+        (``recv()`` would wait), or at the latest in the next step of the event loop."""
         self._write_later(pieces)
 
     cdef int _write_later(self, list pieces) except -1:
@@ -539,12 +564,14 @@ cdef class ProtocolCore:
         raise NotImplementedError
 
     async def _recv_closed(self):
+        """recv() after the peer's Close: the exception to raise, once the connection closed."""
         raise NotImplementedError
 
     def _flush_deferred_failure(self):
         raise NotImplementedError
 
     async def _send_closed(self):
+        """send() after the close: the exception to raise, with the final close code."""
         raise NotImplementedError
 
     async def _send_fragments(self, fragments):
@@ -560,6 +587,7 @@ cdef class ProtocolCore:
         raise NotImplementedError
 
     def _defer_failure(self):
+        """The peer broke the protocol behind messages the application has not taken yet."""
         raise NotImplementedError
 
     def _limit_auto_backlog(self, out):
@@ -572,6 +600,7 @@ cdef class ProtocolCore:
         raise NotImplementedError
 
     def _check_can_send_nowait(self):
+        """Raises the exception for a send in a state other than OPEN."""
         raise NotImplementedError
 
     def fail(self, code=1011, reason=""):

@@ -99,9 +99,10 @@ class ConnectionCore:
 
     def data_to_send(self) -> list[Any]:
         """The bytes to write since the last call, as a list of pieces (for
-        ``transport.writelines``; ``b"".join()`` them for a single write). Large payloads are
-        separate pieces, not copies: a bytes-like object the caller passed to a send method may
-        be among them, so it must not be modified until written."""
+        ``transport.writelines``; ``b"".join()`` them for a single write). A server's large
+        payloads are separate pieces, not copies: a bytes-like object the caller passed to a send
+        method may be among them, so it must not be modified until written. (A client's frames
+        are one piece each: masking copies the payload anyway.)"""
         if self._deferred_failure is not None:
             self._apply_deferred_failure()
         out = self._out
@@ -350,7 +351,7 @@ class ProtocolCore:
         if self._max_queue is not None and len(self._messages) >= self._max_queue:
             self._pause_reading()
 
-    async def recv(self) -> Any:
+    async def recv(self) -> str | bytes:
         """The next message: ``str`` for a text message, ``bytes`` for a binary one.
 
         Raises :class:`ConnectionClosedOK` or :class:`ConnectionClosedError` once the connection
@@ -379,18 +380,19 @@ class ProtocolCore:
                 await waiter
             finally:
                 self._recv_waiter = None
-        message = messages.popleft()
+        message: str | bytes = messages.popleft()
         if self._reading_paused:
             self._maybe_resume_reading()
         return message
 
-    async def __anext__(self) -> Any:
+    async def __anext__(self) -> str | bytes:
         """``async for message in ws``: ends when the connection closes normally, raises
         :class:`ConnectionClosedError` when it closes with an error."""
         messages = self._messages
         if messages and not self._reading_paused:
             self._sent_since_recv = False
-            return messages.popleft()  # fast path: no extra coroutine per message
+            message: str | bytes = messages.popleft()  # fast path: no extra coroutine
+            return message
         try:
             return await self.recv()
         except ConnectionClosedOK:
@@ -421,7 +423,10 @@ class ProtocolCore:
 
     # --- sending ----------------------------------------------------------------------------
 
-    async def send(self, message: Any) -> None:
+    async def send(
+        self,
+        message: str | bytes | bytearray | memoryview | Iterable[Any] | AsyncIterable[Any],
+    ) -> None:
         """Sends a message: ``str`` as text, a bytes-like object as binary; an iterable (or async
         iterable) of them as one fragmented message, one frame per item.
 

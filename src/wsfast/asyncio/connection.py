@@ -12,8 +12,16 @@ and the bytes go to the compiled frame parser without a copy. Messages wait in a
 ``max_queue``; when it is full the transport stops reading, which lets TCP flow control slow the
 peer down.
 
-Writing: frames go to the transport as (header, payload) pieces without joining large payloads;
-``send()`` waits (drains) while the transport's buffer is above ``write_limit``.
+Writing: a server's large frames go to the transport as (header, payload) pieces without copying
+the payload where ``writelines()`` is vectored (asyncio since 3.12, uvloop), joined into one write
+up to 256 KiB elsewhere; ``send()`` waits (drains) while the transport's buffer is above
+``write_limit``.
+
+What runs for every message (the read callbacks, ``recv()``, ``async for``, ``send()``,
+``send_nowait()``, the callback dispatch and the writes) is in the base class
+:class:`~wsfast._core_py.ProtocolCore`: compiled (``wsfast._core``) or its pure-Python twin. It
+calls the sans-IO connection's own compiled core directly. This module holds the rest: opening
+and closing, timers, keepalive, flow control, fragments, errors.
 """
 
 from __future__ import annotations
