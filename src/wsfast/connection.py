@@ -563,11 +563,12 @@ class Connection(ConnectionCore):
         if self._mask_frames or len(payload) < _SPLIT_WRITE_SIZE:
             # One piece: small, or masked (a client copies the payload anyway, RFC 6455 §5.3),
             # so that the header does not go out in a segment of its own.
-            self._out.append(_build_frame(opcode, payload, fin=fin, rsv1=rsv1, mask=self.is_client))
-        else:
-            self._out.extend(
-                _build_frame_parts(opcode, payload, fin=fin, rsv1=rsv1, mask=self.is_client)
+            self._out.append(
+                _build_frame(opcode, payload, fin=fin, rsv1=rsv1, mask=self._mask_frames)
             )
+        else:
+            # A server's large payload: the caller's object itself, after its header.
+            self._out.extend(_build_frame_parts(opcode, payload, fin=fin, rsv1=rsv1))
 
     def release_compressor(self) -> bool:
         """Frees the permessage-deflate compressor's memory while the connection is idle (with
