@@ -13,7 +13,7 @@ import os
 from codecs import utf_8_decode
 from operator import index
 from threading import Lock
-from typing import Final
+from typing import Final, NoReturn
 
 from . import _mask_py
 from ._typing import Buffer
@@ -271,6 +271,14 @@ def _header_size(second_byte: int) -> int:
 _HEADER_SIZES: Final = tuple(_header_size(b) for b in range(256))
 
 
+def _raise_shared() -> NoReturn:
+    # Only this twin can see it: the compiled parse holds the GIL (or a critical section)
+    # from start to end, so no other feed() runs in between.
+    raise RuntimeError(
+        "FrameParser state changed under feed(): one parser fed from several threads"
+    )
+
+
 class FrameParser:
     """Streaming RFC 6455 §5.2 frame parser for one direction of one connection.
 
@@ -422,14 +430,20 @@ class FrameParser:
         end = len(data)
         pos = 0
         header = self._pending
+        # Every step below moves `pos` forward or returns. A parser shared between threads is a
+        # misuse, but under the GIL this Python code can be interrupted between any two
+        # statements, so another feed() may leave _frame_got past _frame_length or a carried
+        # header longer than its size: a step that would go backwards raises instead of looping.
         while True:
             if self._in_payload:
                 take = min(self._frame_length - self._frame_got, end - pos)
-                if take == 0:
+                if take <= 0:
+                    if take < 0:
+                        _raise_shared()
                     return
                 self._payload_piece(data[pos : pos + take])
                 pos += take
-                if self._frame_got == self._frame_length:
+                if self._frame_got >= self._frame_length:
                     self._in_payload = False
                     parts = self._frame_parts
                     payload = parts[0] if len(parts) == 1 else b"".join(parts)
@@ -440,12 +454,16 @@ class FrameParser:
             if header:
                 if len(header) < 2:
                     take = min(2 - len(header), end - pos)
+                    if take < 0:
+                        _raise_shared()
                     header += data[pos : pos + take]
                     pos += take
                     if len(header) < 2:
                         return
                 size = _HEADER_SIZES[header[1]]
                 take = min(size - len(header), end - pos)
+                if take < 0:
+                    _raise_shared()
                 header += data[pos : pos + take]
                 pos += take
                 if len(header) < size:

@@ -58,7 +58,9 @@ def run_together(work: Callable[[int], None], threads: int = THREADS) -> None:
         except BaseException as exc:
             errors.append(exc)
 
-    pool = [threading.Thread(target=target, args=(i,)) for i in range(threads)]
+    # Daemon threads: a thread caught in an endless loop fails the test below instead of keeping
+    # the interpreter from exiting after the run.
+    pool = [threading.Thread(target=target, args=(i,), daemon=True) for i in range(threads)]
     for thread in pool:
         thread.start()
     for thread in pool:
@@ -372,3 +374,24 @@ def test_shared_frame_parser_does_not_crash(frames_impl: ModuleType) -> None:
                 return
 
     run_together(work, threads=4)
+
+
+def test_python_parser_raises_when_another_feed_moved_its_state() -> None:
+    # Under the GIL the twin's feed() can be interrupted between two statements and another
+    # thread's feed() can move the frame being filled past its length (seen in CI: _frame_got
+    # 24 423 of a 27-byte frame). The parse loop then computed a negative step and walked `pos`
+    # backwards forever. It must raise instead.
+    from wsfast import _frames_py
+
+    frame = _frames_py.build_frame(2, b"x" * 100, mask=True)
+    parser = _frames_py.FrameParser(server=True)
+    assert parser.feed(frame[:20]) == []
+    parser._frame_got = parser._frame_length + 5  # what an interleaved feed() could leave
+    with pytest.raises(RuntimeError, match="several threads"):
+        parser.feed(frame[20:])
+
+    parser = _frames_py.FrameParser(server=True)
+    assert parser.feed(frame[:3]) == []  # a carried header of 3 bytes out of 8
+    parser._pending += b"\0" * 10  # another feed() appended past the header's size
+    with pytest.raises(RuntimeError, match="several threads"):
+        parser.feed(frame[3:])
