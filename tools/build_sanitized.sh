@@ -40,7 +40,7 @@ if [ ! -x "$VENV/bin/python" ]; then
     "$PYTHON" -m venv "$VENV"
 fi
 "$VENV/bin/pip" install -q --disable-pip-version-check 'setuptools>=68' 'Cython>=3.1,<4' \
-    atheris 'pytest>=8' 'hypothesis>=6.100'
+    atheris 'pytest>=8' 'pytest-timeout>=2.2' 'hypothesis>=6.100'
 SITE=$("$VENV/bin/python" -c 'import atheris; print(atheris.path())')
 
 SAN_FLAGS="-fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer -g"
