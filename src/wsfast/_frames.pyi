@@ -102,6 +102,11 @@ class FrameParser:
     frame size; message size.
 
     Receiving a non-minimal length encoding is tolerated (RFC 6455 §5.2 binds the sender).
+
+    A parser is fed from one thread at a time. Sharing one between threads garbles the frames
+    but never memory: the compiled parser runs each call whole (GIL or critical section); the
+    pure-Python twin can be interrupted mid-call and raises RuntimeError when another call has
+    moved its state under it, rather than parse backwards.
     """
 
     rsv1_allowed: bool
