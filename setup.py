@@ -1,7 +1,8 @@
 """Build script for wsfast's compiled hot paths.
 
 Every hot path is a Cython module ``src/wsfast/_NAME.pyx`` with a pure-Python twin
-``src/wsfast/_NAME_py.py``. This script compiles the Cython modules together with their C kernels.
+``src/wsfast/_NAME_py.py``, compiled together with its C kernels; the modules of ``ONE_SOURCE`` are
+plain Python files compiled as they are, typed by the ``.pxd`` beside them.
 The build never fails for want of a compiler: if compilation is impossible, or if
 ``WSFAST_NO_EXTENSIONS=1`` is set, wsfast installs in pure Python and says so in a warning.
 """
@@ -29,8 +30,11 @@ EXTENSIONS: dict[str, list[str]] = {
     "_utf8": ["cpu.c", "utf8*.c"],
     "_frames": ["cpu.c", "mask*.c", "utf8*.c"],
     "_wsaccel_compat": ["cpu.c", "mask*.c", "utf8*.c"],
-    "_core": [],
 }
+
+# Modules written once in Python and compiled from that same file (Cython's pure-Python mode, C
+# types in the .pxd beside each): the uncompiled file is the pure-Python implementation.
+ONE_SOURCE = ("wsfast.connection", "wsfast.asyncio.connection")
 
 
 def _env_flag(name: str) -> bool:
@@ -67,6 +71,18 @@ def _extensions() -> list[Extension]:
                 f"wsfast.{name}",
                 sources,
                 include_dirs=[str(CSRC)],
+                extra_compile_args=_compile_args(),
+                extra_link_args=os.environ.get("WSFAST_EXTRA_LDFLAGS", "").split(),
+            )
+        )
+    for module in ONE_SOURCE:
+        if only and module.rpartition(".")[2] not in only and module not in only:
+            continue
+        source = Path("src", *module.split(".")).with_suffix(".py")
+        modules.append(
+            Extension(
+                module,
+                [str(source)],
                 extra_compile_args=_compile_args(),
                 extra_link_args=os.environ.get("WSFAST_EXTRA_LDFLAGS", "").split(),
             )

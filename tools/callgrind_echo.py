@@ -99,7 +99,9 @@ def _instructions(library: str, uvloop: bool, messages: int, size: int) -> int:
         line = server.stdout.readline()
         if not line.startswith("PORT "):
             server.kill()
-            raise RuntimeError(f"{library}: {line!r} {server.stderr.read() if server.stderr else ''}")
+            raise RuntimeError(
+                f"{library}: {line!r} {server.stderr.read() if server.stderr else ''}"
+            )
         _client(int(line.split()[1]), messages, size)
         server.stdin.close()
         assert server.stderr is not None

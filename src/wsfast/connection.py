@@ -1,3 +1,4 @@
+# cython: annotation_typing=False, boundscheck=True, wraparound=True, cdivision=False
 """The sans-IO WebSocket protocol (RFC 6455, RFC 7692): bytes in, events and bytes out.
 
 :class:`ServerConnection` and :class:`ClientConnection` hold the state of one connection and do no
@@ -8,8 +9,13 @@ take the resulting events from :meth:`~Connection.events` and the bytes to write
 transport when :attr:`~Connection.should_close_transport` is true.
 
 States (RFC 6455 §4 to §7): CONNECTING (opening handshake) → OPEN → CLOSING (a Close frame was sent
-or received) → CLOSED (the transport is closed). Frames are parsed by the compiled
-:mod:`wsfast.frames` parser; this module is the thin state machine around it, one place per rule.
+or received) → CLOSED (the transport is closed). Frames are parsed by :mod:`wsfast.frames`; this
+module is the state machine around it, one place per rule.
+
+One source, two builds: this file is plain Python, and the same file is compiled by Cython with the
+types of ``connection.pxd`` (``cdef class`` attributes, C-level methods), which is what runs when
+wsfast is installed with its extensions. Run uncompiled (``WSFAST_NO_EXTENSIONS=1``), it is the
+pure-Python implementation; the two cannot drift apart.
 
 A typical server loop::
 
@@ -29,17 +35,14 @@ from __future__ import annotations
 
 import codecs
 from collections.abc import Iterable, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from . import _speedups
-from . import frames as _frames
 from ._state import State
 from .events import (
     Accepted,
     BinaryFragment,
     BinaryMessage,
     CloseReceived,
-    ConnectionClosed,
     ConnectionFailed,
     HandshakeFailed,
     Ping,
@@ -49,8 +52,16 @@ from .events import (
     TextFragment,
     TextMessage,
 )
-from .exceptions import PayloadTooBig, ProtocolError, WebSocketError
+from .events import ConnectionClosed as Closed
+from .exceptions import InvalidState, PayloadTooBig, ProtocolError
 from .extensions import DeflateCodec, Extension, PerMessageDeflate
+from .frames import (
+    FrameParser,
+    build_close_payload,
+    build_frame,
+    build_frame_parts,
+    parse_close,
+)
 from .handshake import (
     HandshakeError,
     OriginPolicy,
@@ -78,18 +89,13 @@ from .http11 import (
 )
 
 __all__ = [
+    "SPLIT_WRITE_SIZE",
     "ClientConnection",
     "Connection",
     "InvalidState",
     "ServerConnection",
     "State",
 ]
-
-_FrameParser = _frames.FrameParser
-_build_frame = _frames.build_frame
-_build_frame_parts = _frames.build_frame_parts
-_parse_close = _frames.parse_close
-_build_close_payload = _frames.build_close_payload
 
 _OP_CONT = 0x0
 _OP_TEXT = 0x1
@@ -98,13 +104,9 @@ _OP_CLOSE = 0x8
 _OP_PING = 0x9
 _OP_PONG = 0xA
 
-if TYPE_CHECKING:
-    from ._core_py import SPLIT_WRITE_SIZE as _SPLIT_WRITE_SIZE
-    from ._core_py import ConnectionCore
-else:
-    _core = _speedups.load("core")
-    ConnectionCore = _core.ConnectionCore
-    _SPLIT_WRITE_SIZE = _core.SPLIT_WRITE_SIZE
+#: A server's payloads at least this large are sent as (header, payload) pieces instead of one
+#: joined frame, so that a large message is not copied once more before ``transport.writelines``.
+SPLIT_WRITE_SIZE = 16 * 1024
 
 _utf8_decoder = codecs.getincrementaldecoder("utf-8")
 
@@ -116,11 +118,6 @@ CONNECTING = State.CONNECTING
 OPEN = State.OPEN
 CLOSING = State.CLOSING
 CLOSED = State.CLOSED
-
-
-class InvalidState(WebSocketError):
-    """The operation is not allowed in the connection's current state (e.g. sending a message
-    after a Close frame was sent, or ``accept()`` twice)."""
 
 
 #: ``compression=True``: the default configuration, shared (it is only read).
@@ -145,7 +142,7 @@ def _fit_reason(reason: str) -> str:
     return encoded[:123].decode("utf-8", "ignore")
 
 
-class Connection(ConnectionCore):
+class Connection:
     """What client and server connections share: framing, messages, closing.
 
     Not instantiated directly: see :class:`ServerConnection` and :class:`ClientConnection`.
@@ -170,31 +167,45 @@ class Connection(ConnectionCore):
     :class:`~wsfast.events.TextMessage` / :class:`~wsfast.events.BinaryMessage` events — one
     object fewer per message, for event-loop integrations that queue messages anyway. Messages
     keep their order among themselves; control events, fragments and the close still come from
-    :meth:`events`. A protocol failure found behind messages still in the queue waits, as it
-    does behind events, until the application takes them (see :attr:`failure_pending`).
+    :meth:`events`.
+
+    **A peer's violation behind complete messages** (RFC 6455 §7.1.7). When the peer breaks the
+    protocol, nothing it sent after the violation is processed, but every message that was
+    complete before it is delivered, and every Ping before it answered. While such messages
+    wait to be taken (in :meth:`events` or the message queue), the failure is pending
+    (:attr:`pending_failure`): it takes effect — our Close with the violation's code, then
+    :class:`~wsfast.events.ConnectionFailed` — at the first :meth:`events`,
+    :meth:`data_to_send` or :meth:`receive_eof` call that finds every message taken, so that
+    what the application sends in answer goes out before the Close. An I/O layer bounds the
+    wait (the application may never take them) by calling :meth:`fail` with the pending code.
 
     ``inflate_budget`` (an attribute, None by default): bytes that :meth:`receive_data` may
     inflate in one call. Deflate expands up to about 1 000 times, so one read of 64 KiB can
     hold hundreds of compressed messages — hundreds of MiB once inflated — however small the
-    application's queue. With a budget, processing stops at the first frame boundary past it;
-    the frames behind (already received, still compressed, no more than what was received)
-    wait as a backlog (:attr:`backlogged`) until :meth:`process_backlog` is called with room
-    for more, typically when the application has taken the messages. New data received
-    meanwhile goes behind the backlog.
+    application's queue. With a budget, processing pauses at the first frame boundary past it
+    (:attr:`processing_paused`): the frames behind (already received, still compressed, no more
+    than what was received) wait until :meth:`resume_processing` is called with room for more,
+    typically when the application has taken the messages. New data received meanwhile goes
+    behind them.
     """
 
-    is_client: bool = False
-
-    _codec: DeflateCodec | None
-
     __slots__ = (
+        "_codec",
+        "_events",
+        "_held_failure",
+        "_held_frames",
+        "_inflated",
+        "_mask_frames",
         "_msg_buffer",
         "_msg_compressed",
         "_msg_decoder",
         "_msg_fragments",
         "_msg_inflated",
         "_msg_opcode",
+        "_out",
+        "_parser",
         "_send_compressed",
+        "_send_opcode",
         "auto_pong",
         "close_code",
         "close_reason",
@@ -202,16 +213,25 @@ class Connection(ConnectionCore):
         "close_sent",
         "compression",
         "extensions",
+        "inflate_budget",
+        "is_client",
         "max_fragments",
         "max_frame_size",
         "max_message_size",
+        "message_queue",
+        "pending_failure",
+        "processing_paused",
+        "should_close_transport",
+        "state",
         "stream_fragments",
         "subprotocol",
+        "text_as_bytes",
     )
 
     def __init__(
         self,
         *,
+        client: bool,
         max_message_size: int | None = 1 << 20,
         max_frame_size: int | None = _AUTO,
         max_fragments: int | None = None,
@@ -220,26 +240,31 @@ class Connection(ConnectionCore):
         stream_fragments: bool = False,
         compression: PerMessageDeflate | bool | None = True,
     ) -> None:
+        #: True on the client side of the connection.
+        self.is_client = client
+        self._mask_frames = client  # RFC 6455 §5.3: a client masks every frame
         self.state = CONNECTING
-        self._mask_frames = self.is_client  # RFC 6455 §5.3: a client masks every frame
         #: Events not yet taken by :meth:`events`.
-        self._events = []
+        self._events: list[Any] = []
         #: Bytes not yet taken by :meth:`data_to_send`.
-        self._out = []
-        self._parser = None  # the frame parser, from OPEN until a Close is received
-        self._codec = None
-        # A protocol error found behind complete messages not yet taken by events(): see
-        # _fail_received().
-        self._deferred_failure = None
+        self._out: list[Any] = []
+        self._parser: Any = None  # the frame parser, from OPEN until a Close is received
+        self._codec: DeflateCodec | None = None
+        #: (code, reason) of a peer's violation waiting behind messages not yet taken (see the
+        #: class docstring); None when there is none.
+        self.pending_failure: tuple[int, str] | None = None
         #: Where complete messages go instead of events(), when set (see the class docstring).
-        self.message_queue = None
+        self.message_queue: Any = None
         #: Bytes receive_data() may inflate in one call (see the class docstring); None: no limit.
-        self.inflate_budget = None
-        # Frames received but not processed yet, the budget being spent (None when there are
-        # none), and the protocol error the parser found behind them.
-        self._backlog = None
-        self._backlog_failure = None
-        self._batch_inflated = 0  # bytes inflated since receive_data() or process_backlog()
+        self.inflate_budget: int | None = None
+        # Frames received but held back, the inflate budget being spent (None when processing
+        # is not paused), and the violation the parser found behind them.
+        self._held_frames: list[Any] | None = None
+        self._held_failure: tuple[int, str] | None = None
+        #: True when frames received earlier wait for :meth:`resume_processing`: the
+        #: :attr:`inflate_budget` was spent before they could be processed.
+        self.processing_paused = False
+        self._inflated = 0  # bytes inflated since processing (re)started
         self.max_message_size = max_message_size
         self.max_frame_size = max_message_size if max_frame_size is _AUTO else max_frame_size
         self.max_fragments = max_fragments
@@ -277,6 +302,33 @@ class Connection(ConnectionCore):
 
     # --- taking results --------------------------------------------------------------------
 
+    def events(self) -> list[Any]:
+        """The events produced since the last call, in order (the list is the caller's)."""
+        events = self._events
+        if not events:
+            failure = self.pending_failure
+            if failure is None or self.message_queue:
+                return []
+            self._fail(failure[0], failure[1])
+            events = self._events
+        self._events = []
+        return events
+
+    def data_to_send(self) -> list[Any]:
+        """The bytes to write since the last call, as a list of pieces (for
+        ``transport.writelines``; ``b"".join()`` them for a single write). A server's large
+        payloads are separate pieces, not copies: a bytes-like object the caller passed to a send
+        method may be among them, so it must not be modified until written. (A client's frames
+        are one piece each: masking copies the payload anyway.)"""
+        failure = self.pending_failure
+        if failure is not None and not self._events and not self.message_queue:
+            self._fail(failure[0], failure[1])
+        out = self._out
+        if out:
+            self._out = []
+            return out
+        return []
+
     @property
     def close_handshake_complete(self) -> bool:
         """True when a Close frame was both sent and received (RFC 6455 §7.1.3)."""
@@ -284,8 +336,87 @@ class Connection(ConnectionCore):
 
     # --- receiving -------------------------------------------------------------------------
 
+    def receive_data(self, data: bytes | bytearray | memoryview) -> None:
+        """Processes bytes received from the transport (any buffer; it is not kept)."""
+        parser = self._parser
+        if parser is None:
+            if self.state is CONNECTING:
+                self._receive_handshake(data)  # type: ignore[attr-defined]  # per role
+            # Otherwise: after a Close was received, after a protocol violation (even while its
+            # failure is pending), or once CLOSED, whatever arrives is discarded (RFC 6455
+            # §5.5.1, §7.1.7).
+            return
+        if self._held_failure is not None:
+            return  # the parser failed behind the held frames: nothing after it counts
+        failure: tuple[int, str] | None = None
+        try:
+            frames = parser.feed(data)
+        except ProtocolError as exc:
+            # RFC 6455 §7.1.7: nothing after the violation is processed; what was complete
+            # before it is still delivered.
+            frames = exc.frames  # type: ignore[attr-defined]
+            failure = (exc.code, exc.reason)
+        held = self._held_frames
+        if held is not None:
+            # Frames from earlier calls wait: the new ones go behind them.
+            self._held_frames = None
+            self.processing_paused = False
+            held.extend(frames)
+            frames = held
+        self._process_frames(frames, failure)
+
+    def resume_processing(self) -> None:
+        """Processes the frames held back when the :attr:`inflate_budget` was spent, with a
+        fresh budget: call it again while :attr:`processing_paused` stays True."""
+        frames = self._held_frames
+        if frames is None:
+            return
+        self._held_frames = None
+        self.processing_paused = False
+        failure = self._held_failure
+        self._held_failure = None
+        if self._parser is not None:
+            self._process_frames(frames, failure)
+
+    def _process_frames(self, frames: list[Any], failure: tuple[int, str] | None) -> None:
+        """Frames in order, then ``failure`` (a violation the parser found behind them), until
+        the inflate budget is spent: the rest is held back."""
+        self._inflated = 0
+        events = self._events
+        queue = self.message_queue
+        budget = self.inflate_budget
+        index = 0
+        for frame in frames:
+            index += 1
+            opcode = frame.opcode
+            # Whole uncompressed messages in a single frame take the short way. The parser
+            # enforces the fragmentation rules (RFC 6455 §5.4), so a text or binary opcode starts
+            # a new message, and it validated the UTF-8 of uncompressed text (RFC 6455 §8.1).
+            if (opcode == _OP_BINARY or opcode == _OP_TEXT) and frame.fin and not frame.rsv1:
+                message: Any = frame.payload
+                if opcode == _OP_TEXT and not self.text_as_bytes:
+                    message = message.decode("utf-8")
+                if queue is not None:
+                    queue.append(message)
+                elif opcode == _OP_TEXT:
+                    events.append(TextMessage(message))
+                else:
+                    events.append(BinaryMessage(message))
+                continue
+            self._receive_frame(frame)
+            if self._parser is None:
+                return  # a Close was received or the connection failed: nothing further
+            if budget is not None and self._inflated > budget:
+                if index < len(frames) or failure is not None:
+                    self._held_frames = frames[index:]
+                    self._held_failure = failure
+                    self.processing_paused = True
+                return
+        if failure is not None:
+            self._receive_violation(failure[0], failure[1])
+
     def _receive_frame(self, frame: Any) -> None:
-        """Every frame but the fast-path ones: fragments, compressed messages, control frames."""
+        """Every frame but whole uncompressed single-frame messages."""
         opcode = frame.opcode
         try:
             if opcode == _OP_PING:
@@ -297,7 +428,7 @@ class Connection(ConnectionCore):
             else:
                 self._receive_data_frame(opcode, frame.payload, frame.fin, frame.rsv1)
         except ProtocolError as exc:
-            self._fail_received(exc.code, exc.reason)
+            self._receive_violation(exc.code, exc.reason)
 
     def _receive_data_frame(self, opcode: int, payload: bytes, fin: bool, rsv1: bool) -> None:
         if opcode != _OP_CONT:
@@ -325,7 +456,7 @@ class Connection(ConnectionCore):
                 limit -= self._msg_inflated
             payload = codec.decompress(payload, fin, limit)
             self._msg_inflated += len(payload)
-            self._batch_inflated += len(payload)
+            self._inflated += len(payload)
         if self.stream_fragments and not (first and fin):
             self._deliver_fragment(opcode, payload, first, fin)
             if fin:
@@ -393,11 +524,11 @@ class Connection(ConnectionCore):
         # RFC 6455 §5.5.2: answer with a Pong carrying the same data, as soon as practical, unless
         # a Close was already sent (§5.5.1: nothing follows our Close).
         if self.auto_pong and self.close_sent is None:
-            self._out.append(_build_frame(_OP_PONG, payload, mask=self.is_client))
+            self._out.append(build_frame(_OP_PONG, payload, mask=self._mask_frames))
         self._events.append(Ping(payload))
 
     def _receive_close(self, payload: bytes) -> None:
-        code, reason = _parse_close(payload)  # validated by the parser (RFC 6455 §7.4)
+        code, reason = parse_close(payload)  # validated by the parser (RFC 6455 §7.4)
         self.close_received = (code, reason)
         self.close_code = code
         self.close_reason = reason
@@ -420,33 +551,25 @@ class Connection(ConnectionCore):
         if self.close_sent is not None and self.close_received is not None and not self.is_client:
             self.should_close_transport = True
 
-    def _fail_received(self, code: int, reason: str) -> None:
-        """The peer broke the protocol. Nothing it sends is processed any more; if messages that
-        arrived before the error (in the same read) still wait in the events or the message
-        queue, the failure takes effect once they are taken: at the next data_to_send() (so that
-        answers the application sends to them go out before our Close), events() or
-        receive_eof(). More data from the peer (say, a Ping behind the broken frame in a later
-        read) is discarded and does not cut the wait short."""
+    def _receive_violation(self, code: int, reason: str) -> None:
+        """The peer broke the protocol (RFC 6455 §7.1.7): nothing it sends is processed any more.
+        Messages complete before the violation and not taken yet make the failure pending (see
+        the class docstring); otherwise the connection fails now."""
         self._parser = None
         self._msg_buffer = None
         if (self._events or self.message_queue) and self.close_sent is None:
-            self._deferred_failure = (code, reason)
+            self.pending_failure = (code, reason)
         else:
             self._fail(code, reason)
-
-    def _apply_deferred_failure(self) -> None:
-        failure = self._deferred_failure
-        self._deferred_failure = None
-        if failure is not None:
-            self._fail(*failure)
 
     def _fail(self, code: int, reason: str) -> None:
         """Fail the WebSocket Connection (RFC 6455 §7.1.7): one Close frame with ``code`` (unless
         one was sent already), nothing further processed, the transport to be closed."""
-        self._deferred_failure = None
+        self.pending_failure = None
         self._parser = None
         self._msg_buffer = None
-        self._backlog = self._backlog_failure = None
+        self._held_frames = self._held_failure = None
+        self.processing_paused = False
         if self.state is CLOSED:
             return
         if self.close_sent is None and self.state is not CONNECTING:
@@ -461,15 +584,16 @@ class Connection(ConnectionCore):
 
         Emits :class:`~wsfast.events.ConnectionClosed` with the close code (1006 if no Close
         frame was received, RFC 6455 §7.1.5)."""
-        while self._backlog is not None:
+        while self._held_frames is not None:
             # What arrived before the end is processed first, budget or not.
-            self.process_backlog()
-        if self._deferred_failure is not None:
-            self._apply_deferred_failure()
+            self.resume_processing()
+        failure = self.pending_failure
+        if failure is not None:
+            self._fail(failure[0], failure[1])
         if self.state is CLOSED:
             return
         if self.state is CONNECTING:
-            self._receive_handshake_eof()
+            self._receive_handshake_eof()  # type: ignore[attr-defined]  # per role
             if self.state is CLOSED:
                 return
         self._parser = None
@@ -481,30 +605,22 @@ class Connection(ConnectionCore):
             self.close_reason = ""
         assert self.close_code is not None
         self._events.append(
-            ConnectionClosed(self.close_code, self.close_reason, self.close_handshake_complete)
+            Closed(self.close_code, self.close_reason, self.close_handshake_complete)
         )
 
     def fail(self, code: int = 1002, reason: str = "") -> None:
         """Fails the connection from the application's side (RFC 6455 §7.1.7): sends a Close
         with ``code`` unless one was sent, stops processing input, asks to close the transport."""
-        _build_close_payload(code, "")  # ValueError for a code that may not be sent
+        build_close_payload(code, "")  # ValueError for a code that may not be sent
         if self.state is CONNECTING:
             raise InvalidState("the connection is not open")
         self._fail(code, _fit_reason(reason))
-
-    # --- opening handshake (role-specific) -------------------------------------------------
-
-    def _receive_handshake(self, data: bytes | bytearray | memoryview) -> None:
-        raise NotImplementedError
-
-    def _receive_handshake_eof(self) -> None:
-        raise NotImplementedError
 
     def _open(self, codec: DeflateCodec | None, rest: bytes) -> None:
         """Enter OPEN: set up the frame parser and process the bytes that followed the head."""
         self._codec = codec
         self.state = OPEN
-        self._parser = _FrameParser(
+        self._parser = FrameParser(
             server=not self.is_client,
             max_frame_size=self.max_frame_size,
             max_message_size=self._wire_message_limit(codec),
@@ -523,25 +639,38 @@ class Connection(ConnectionCore):
 
     # --- sending ---------------------------------------------------------------------------
 
-    def _check_can_send(self) -> None:
+    def _check_can_send_message(self) -> None:
         if self.state is not OPEN:
             raise InvalidState(f"cannot send a message in state {self.state.name}")
+        if self._send_opcode:
+            raise InvalidState("a fragmented message is in progress: use send_continuation()")
+
+    def send_text(self, data: str | bytes | bytearray | memoryview, fin: bool = True) -> None:
+        """Sends a text message, or the first frame of a fragmented one (``fin=False``; continue
+        with :meth:`send_continuation`). ``data`` is a str, or bytes already encoded as UTF-8
+        (not validated again)."""
+        if self.state is not OPEN or self._send_opcode:
+            self._check_can_send_message()
+        payload = data.encode("utf-8") if type(data) is str else data
+        self._send_data(_OP_TEXT, payload, fin)  # type: ignore[arg-type]
+
+    def send_binary(self, data: bytes | bytearray | memoryview, fin: bool = True) -> None:
+        """Sends a binary message, or the first frame of a fragmented one (``fin=False``)."""
+        if self.state is not OPEN or self._send_opcode:
+            self._check_can_send_message()
+        self._send_data(_OP_BINARY, data, fin)
 
     def send_continuation(
         self, data: str | bytes | bytearray | memoryview, fin: bool = True
     ) -> None:
         """Sends the next frame of the fragmented message started by ``send_text(fin=False)``
         or ``send_binary(fin=False)``; ``fin=True`` ends it (RFC 6455 §5.4)."""
-        self._check_can_send()
+        if self.state is not OPEN:
+            raise InvalidState(f"cannot send a message in state {self.state.name}")
         if not self._send_opcode:
             raise InvalidState("no fragmented message in progress")
         payload = data.encode("utf-8") if type(data) is str else data
         self._send_data(_OP_CONT, payload, fin)  # type: ignore[arg-type]
-
-    def _check_can_send_message(self) -> None:
-        self._check_can_send()
-        if self._send_opcode:
-            raise InvalidState("a fragmented message is in progress: use send_continuation()")
 
     def _send_data(self, opcode: int, payload: bytes | bytearray | memoryview, fin: bool) -> None:
         codec = self._codec
@@ -560,15 +689,21 @@ class Connection(ConnectionCore):
             self._send_opcode = 0 if fin else opcode
         elif fin:
             self._send_opcode = 0
-        if self._mask_frames or len(payload) < _SPLIT_WRITE_SIZE:
-            # One piece: small, or masked (a client copies the payload anyway, RFC 6455 §5.3),
-            # so that the header does not go out in a segment of its own.
-            self._out.append(
-                _build_frame(opcode, payload, fin=fin, rsv1=rsv1, mask=self._mask_frames)
-            )
+        mask = self._mask_frames
+        if mask or len(payload) < SPLIT_WRITE_SIZE:
+            # One piece: small, or masked (masking copies the payload anyway, RFC 6455 §5.3), so
+            # that the header does not go out in a segment of its own. Most messages are one
+            # frame: that call passes the fewest keywords, which cost a compiled caller most.
+            if fin and not rsv1 and mask:
+                frame = build_frame(opcode, payload, mask=True)
+            elif fin and not rsv1:
+                frame = build_frame(opcode, payload)
+            else:
+                frame = build_frame(opcode, payload, fin=fin, rsv1=rsv1, mask=mask)
+            self._out.append(frame)
         else:
             # A server's large payload: the caller's object itself, after its header.
-            self._out.extend(_build_frame_parts(opcode, payload, fin=fin, rsv1=rsv1))
+            self._out.extend(build_frame_parts(opcode, payload, fin=fin, rsv1=rsv1))
 
     def release_compressor(self) -> bool:
         """Frees the permessage-deflate compressor's memory while the connection is idle (with
@@ -597,7 +732,7 @@ class Connection(ConnectionCore):
             raise InvalidState(f"cannot send a control frame in state {self.state.name}")
         if len(data) > 125:
             raise ValueError("control frame payloads are at most 125 bytes (RFC 6455 §5.5)")
-        self._out.append(_build_frame(opcode, data, mask=self.is_client))
+        self._out.append(build_frame(opcode, data, mask=self._mask_frames))
 
     def send_close(self, code: int | None = 1000, reason: str = "") -> None:
         """Starts the closing handshake (RFC 6455 §7.1.2): sends a Close with ``code`` (None for
@@ -613,8 +748,8 @@ class Connection(ConnectionCore):
         self.state = CLOSING
 
     def _send_close_frame(self, code: int, reason: str) -> None:
-        payload = _build_close_payload(code, reason) if code else b""
-        self._out.append(_build_frame(_OP_CLOSE, payload, mask=self.is_client))
+        payload = build_close_payload(code, reason) if code else b""
+        self._out.append(build_frame(_OP_CLOSE, payload, mask=self._mask_frames))
         self.close_sent = (code or 1005, reason)
         self._send_opcode = 0
         self._after_close_exchange()
@@ -638,8 +773,6 @@ class ServerConnection(Connection):
     - ``max_head_size`` / ``max_headers``: bounds on the request head.
     """
 
-    is_client = False
-
     __slots__ = (
         "_early_data",
         "_handshake",
@@ -659,7 +792,7 @@ class ServerConnection(Connection):
         max_headers: int = DEFAULT_MAX_HEADERS,
         **options: Any,
     ) -> None:
-        super().__init__(**options)
+        Connection.__init__(self, client=False, **options)
         if isinstance(origins, str):
             origins = (origins,)  # one origin, not an iterable of characters
         if origins is not None and not callable(origins):
@@ -803,8 +936,6 @@ class ClientConnection(Connection):
     ``max_body_size`` bound the response.
     """
 
-    is_client = True
-
     __slots__ = (
         "_body_reader",
         "_head_reader",
@@ -829,7 +960,7 @@ class ClientConnection(Connection):
         max_body_size: int = DEFAULT_MAX_BODY_SIZE,
         **options: Any,
     ) -> None:
-        super().__init__(**options)
+        Connection.__init__(self, client=True, **options)
         self.uri: WebSocketURI = parse_uri(uri) if isinstance(uri, str) else uri
         self.key = key if key is not None else generate_key()
         self.offered_subprotocols = tuple(subprotocols)

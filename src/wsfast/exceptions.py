@@ -6,6 +6,7 @@ __all__ = [
     "ConnectionClosed",
     "ConnectionClosedError",
     "ConnectionClosedOK",
+    "InvalidState",
     "InvalidUTF8",
     "PayloadTooBig",
     "ProtocolError",
@@ -15,6 +16,11 @@ __all__ = [
 
 class WebSocketError(Exception):
     """Base class of the exceptions wsfast raises."""
+
+
+class InvalidState(WebSocketError):
+    """The operation is not allowed in the connection's current state (e.g. sending a message
+    after a Close frame was sent, or ``accept()`` twice)."""
 
 
 class ProtocolError(WebSocketError):

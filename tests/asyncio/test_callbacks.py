@@ -86,13 +86,13 @@ def test_failure_behind_queued_messages_waits_until_they_are_taken() -> None:
     bad = build_frame(0x1, b"x", rsv2=True, mask=True)  # RSV2 without an extension: 1002
     server.receive_data(b"".join(client.data_to_send()) + bad)
     assert queue == ["first"]
-    assert server.failure_pending
+    assert server.pending_failure is not None
     assert server.events() == []  # the message is not taken yet: no failure so far
     queue.clear()
     server.send_text("answer")
     out = b"".join(server.data_to_send())  # the answer, then the Close 1002
     assert out.index(b"answer") < out.index(b"\x88")
-    assert not server.failure_pending
+    assert not server.pending_failure is not None
     assert any(isinstance(e, ConnectionFailed) and e.code == 1002 for e in server.events())
 
 
@@ -106,9 +106,9 @@ def test_data_behind_a_deferred_failure_is_discarded_and_does_not_end_the_wait()
     client.send_text("Hello, world!")
     bad = build_frame(0x1, b"Hello, world!", rsv2=True, rsv3=True, mask=True)
     server.receive_data(b"".join(client.data_to_send()) + bad)
-    assert server.failure_pending
+    assert server.pending_failure is not None
     server.receive_data(build_frame(0x9, b"", mask=True))  # the Ping, in a later read
-    assert server.failure_pending
+    assert server.pending_failure is not None
     assert server.events() == []
     assert queue == ["Hello, world!"]
     queue.clear()
@@ -163,7 +163,7 @@ def test_callback_style_takes_a_burst_of_compressed_messages_one_budget_at_a_tim
             def on_message(message: Any) -> None:
                 received.append(message)
                 # True while frames of the same read wait: it was not inflated all at once.
-                backlogged.append(ws._conn.backlogged)
+                backlogged.append(ws._conn.processing_paused)
                 if len(received) == len(sent) and not done.done():
                     done.set_result(None)
 

@@ -199,7 +199,7 @@ def test_a_read_of_compressed_bombs_queues_no_more_than_max_queue() -> None:
                 await loop.sock_sendall(sock, frames)
                 [ws] = server.connections
                 for _ in range(500):
-                    if ws._reading_paused and ws._conn.backlogged:
+                    if ws._reading_paused and ws._conn.processing_paused:
                         break
                     await asyncio.sleep(0.01)
                 await asyncio.sleep(0.2)  # all sent has arrived

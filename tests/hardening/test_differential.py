@@ -3,14 +3,13 @@ running on the compiled hot paths and to one running on their pure-Python twins,
 same events, the same queued messages, the same bytes to send (echoes, pongs, close frames) and
 the same close codes, however the stream is cut into reads.
 
-The twin connection is a second copy of :mod:`wsfast.connection` whose frame functions are taken
-from ``wsfast._frames_py`` and whose per-message core (:class:`ConnectionCore`) is
-``wsfast._core_py``'s; everything else (events, handshake, permessage-deflate) is shared.
+The Python build is the source of :mod:`wsfast.connection` executed as Python, on the frame
+functions of ``wsfast._frames_py``; everything else (events, handshake, permessage-deflate) is
+shared.
 """
 
 from __future__ import annotations
 
-import importlib.util
 import struct
 import zlib
 from types import ModuleType
@@ -21,16 +20,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import wsfast.connection
+from twins import connection_build
 from wsfast import _speedups
 from wsfast.events import BinaryMessage, TextMessage
 
-FRAME_NAMES = (
-    "FrameParser",
-    "build_frame",
-    "build_frame_parts",
-    "parse_close",
-    "build_close_payload",
-)
 KEY = b"\x0f\xf0\x3c\xc3"
 REQUEST = (
     b"GET / HTTP/1.1\r\nHost: h\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
@@ -39,56 +32,21 @@ REQUEST = (
 DEFLATE = b"Sec-WebSocket-Extensions: permessage-deflate; client_no_context_takeover\r\n"
 
 
-def fresh_module(name: str) -> ModuleType:
-    """A new copy of module ``name``, executed again (the imported one is left alone)."""
-    spec = importlib.util.find_spec(name)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-def connection_module(frames: ModuleType, core: ModuleType) -> ModuleType:
-    """A fresh copy of wsfast.connection using ``frames`` for its frame functions and ``core``
-    for its per-message core (:class:`ConnectionCore`)."""
-    load = _speedups.load
-    _speedups.load = lambda name: core if name == "core" else load(name)  # type: ignore[assignment]
-    try:
-        module = fresh_module("wsfast.connection")
-    finally:
-        _speedups.load = load
-    for name in FRAME_NAMES:
-        setattr(module, f"_{name}", getattr(frames, name))
-    return module
-
-
 @pytest.fixture(scope="module")
 def twins() -> tuple[ModuleType, ModuleType]:
     if _speedups.NO_EXTENSIONS:
-        pytest.skip("WSFAST_NO_EXTENSIONS=1: no compiled parser to compare with")
-    try:
-        compiled = importlib.import_module("wsfast._frames")
-    except ImportError:
-        if _speedups.REQUIRE_EXTENSIONS:
-            raise
-        pytest.skip("wsfast._frames is not compiled in this build")
-    compiled_core = importlib.import_module("wsfast._core")
-    python = importlib.import_module("wsfast._frames_py")
-    python_core = fresh_module("wsfast._core_py")
-    python_core.build_frame = python.build_frame  # type: ignore[attr-defined]
-    return connection_module(compiled, compiled_core), connection_module(python, python_core)
+        pytest.skip("WSFAST_NO_EXTENSIONS=1: no compiled build to compare with")
+    return connection_build("compiled"), connection_build("python")
 
 
-def test_the_twin_copy_really_uses_the_twin(twins: tuple[ModuleType, ModuleType]) -> None:
+def test_the_python_build_really_runs_python(twins: tuple[ModuleType, ModuleType]) -> None:
     fast, slow = twins
-    assert fast._FrameParser.__module__ == "wsfast._frames"
-    assert slow._FrameParser.__module__ == "wsfast._frames_py"
-    assert wsfast.connection._FrameParser is fast._FrameParser
-    assert fast.ConnectionCore.__module__ == "wsfast._core"
-    assert slow.ConnectionCore.__module__ == "wsfast._core_py"
-    assert wsfast.connection.Connection.__mro__[1] is fast.ConnectionCore
-    # The twin core builds its frames with the twin builder too.
-    assert slow._core.build_frame is slow._build_frame
+    assert fast is wsfast.connection
+    assert fast.FrameParser.__module__ == "wsfast._frames"
+    assert slow.FrameParser.__module__ == "wsfast._frames_py"
+    assert fast.__file__.endswith((".so", ".pyd"))
+    assert slow.__file__.endswith("connection.py")
+    assert slow.Connection is not fast.Connection
 
 
 def encode(opcode: int, payload: bytes, fin: bool, rsv1: bool, masked: bool) -> bytes:

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from types import ModuleType
 from typing import Any
 
+import wsfast.connection
 from wsfast.connection import ClientConnection, ServerConnection
 from wsfast.events import Accepted, Event, Request
 
@@ -28,10 +30,12 @@ def open_pair(
     client_options: dict[str, Any] | None = None,
     server_options: dict[str, Any] | None = None,
     accept: Callable[[ServerConnection, Request], None] | None = None,
+    module: ModuleType = wsfast.connection,
 ) -> tuple[ClientConnection, ServerConnection]:
-    """A client and a server connection, OPEN, having exchanged the opening handshake."""
-    client = ClientConnection(uri, **(client_options or {}))
-    server = ServerConnection(**(server_options or {}))
+    """A client and a server connection of the build ``module``, OPEN, having exchanged the
+    opening handshake."""
+    client = module.ClientConnection(uri, **(client_options or {}))
+    server = module.ServerConnection(**(server_options or {}))
     events = transfer(client, server)
     assert len(events) == 1 and isinstance(events[0], Request), events
     if accept is None:

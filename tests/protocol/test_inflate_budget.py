@@ -2,7 +2,7 @@
 
 Deflate expands up to about 1 000 times, so 64 KiB off the wire can hold hundreds of MiB of
 messages. With a budget, receive_data() stops at the first frame boundary past it and keeps the
-rest (still compressed) as a backlog that process_backlog() continues, in order, with every rule
+rest (still compressed) as a backlog that resume_processing() continues, in order, with every rule
 (control frames, protocol errors behind the backlog, the end of the stream) applied as if the
 data had been processed at once.
 """
@@ -47,11 +47,11 @@ def messages(count: int, size: int) -> list[str]:
 
 
 def drain(server: ServerConnection) -> tuple[list[Event], int]:
-    """Events of receive_data() and of every process_backlog() call after it, and the calls."""
+    """Events of receive_data() and of every resume_processing() call after it, and the calls."""
     events = server.events()
     calls = 0
-    while server.backlogged:
-        server.process_backlog()
+    while server.processing_paused:
+        server.resume_processing()
         events += server.events()
         calls += 1
     return events, calls
@@ -64,7 +64,7 @@ def test_without_a_budget_everything_is_processed_at_once(pair: Pair) -> None:
     for message in sent:
         client.send_text(message)
     server.receive_data(wire(client))
-    assert not server.backlogged
+    assert not server.processing_paused
     assert server.events() == [TextMessage(m) for m in sent]
 
 
@@ -79,12 +79,12 @@ def test_budget_stops_at_the_first_frame_past_it(pair: Pair) -> None:
     server.receive_data(data)
     # 32 + 32 KiB is not past the budget; the third message is.
     assert server.events() == [TextMessage(m) for m in sent[:3]]
-    assert server.backlogged
-    server.process_backlog()
+    assert server.processing_paused
+    server.resume_processing()
     assert server.events() == [TextMessage(m) for m in sent[3:6]]
     events, _ = drain(server)
     assert events == [TextMessage(m) for m in sent[6:]]
-    assert not server.backlogged and server.state.name == "OPEN"
+    assert not server.processing_paused and server.state.name == "OPEN"
 
 
 def test_backlog_keeps_the_order_of_control_frames_and_new_data(pair: Pair) -> None:
@@ -126,7 +126,7 @@ def test_a_protocol_error_behind_the_backlog_waits_for_it(
     reserved_opcode = b"\x83\x80" + bytes(4)
     server.receive_data(wire(client) + reserved_opcode)
     assert server.events() == [TextMessage(sent[0])]
-    assert server.backlogged and server.state.name == "OPEN"
+    assert server.processing_paused and server.state.name == "OPEN"
     server.receive_data(b"\x81\x80" + bytes(4))  # after the error: discarded
     events, _ = drain(server)
     assert events[:2] == [TextMessage(sent[1]), TextMessage(sent[2])]
@@ -149,7 +149,7 @@ def test_end_of_stream_processes_the_backlog_first(pair: Pair) -> None:
     assert events[:4] == [TextMessage(m) for m in sent[1:]]
     [closed] = events[4:]
     assert isinstance(closed, ConnectionClosed) and closed.code == 1006
-    assert not server.backlogged
+    assert not server.processing_paused
 
 
 def test_failing_the_connection_drops_the_backlog(pair: Pair) -> None:
@@ -160,8 +160,8 @@ def test_failing_the_connection_drops_the_backlog(pair: Pair) -> None:
     server.receive_data(wire(client))
     server.events()
     server.fail(1008, "policy")
-    assert not server.backlogged
-    server.process_backlog()  # nothing left: a no-op
+    assert not server.processing_paused
+    server.resume_processing()  # nothing left: a no-op
     assert [type(e) for e in server.events()] == [ConnectionFailed]
 
 
@@ -175,9 +175,9 @@ def test_message_queue_with_a_budget(pair: Pair) -> None:
         client.send_text(message)
     server.receive_data(wire(client))
     assert list(queue) == sent[:3]
-    while server.backlogged:
+    while server.processing_paused:
         before = len(queue)
-        server.process_backlog()
+        server.resume_processing()
         assert len(queue) - before <= 3  # the budget, plus the message that crossed it
     assert list(queue) == sent
 
