@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import zlib
 from abc import ABC, abstractmethod
-from typing import Any
+from typing import Any, overload
 
 from .frame_protocol import CloseReason, Opcode, ParseFailed, RsvBits
 
@@ -87,6 +87,30 @@ def _split_parameters(header_item: str) -> list[tuple[str, str | None]]:
     return parameters
 
 
+class _WindowBits:
+    """An attribute holding a base-2 log of an LZ77 window, checked when set (RFC 7692 §7.1.2)."""
+
+    def __init__(self, doc: str) -> None:
+        self.__doc__ = doc
+        self._attribute = ""
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self._attribute = "_" + name
+
+    @overload
+    def __get__(self, instance: None, owner: type) -> _WindowBits: ...
+    @overload
+    def __get__(self, instance: object, owner: type) -> int: ...
+    def __get__(self, instance: object | None, owner: type) -> _WindowBits | int:
+        if instance is None:
+            return self
+        value: int = getattr(instance, self._attribute)
+        return value
+
+    def __set__(self, instance: object, value: int) -> None:
+        setattr(instance, self._attribute, _check_window_bits(value))
+
+
 class PerMessageDeflate(Extension):
     """permessage-deflate (RFC 7692), with wsproto's parameters, negotiation and defaults.
 
@@ -99,6 +123,9 @@ class PerMessageDeflate(Extension):
 
     DEFAULT_CLIENT_MAX_WINDOW_BITS = 15
     DEFAULT_SERVER_MAX_WINDOW_BITS = 15
+
+    client_max_window_bits = _WindowBits("Base-2 log of the client's compression window (9-15).")
+    server_max_window_bits = _WindowBits("Base-2 log of the server's compression window (9-15).")
 
     def __init__(
         self,
@@ -123,24 +150,6 @@ class PerMessageDeflate(Extension):
         # flags only a message's first frame with RSV1.
         self._inbound_compressed: bool | None = None
         self._enabled = False
-
-    @property
-    def client_max_window_bits(self) -> int:
-        """Base-2 log of the client's compression window (9-15)."""
-        return self._client_max_window_bits
-
-    @client_max_window_bits.setter
-    def client_max_window_bits(self, value: int) -> None:
-        self._client_max_window_bits = _check_window_bits(value)
-
-    @property
-    def server_max_window_bits(self) -> int:
-        """Base-2 log of the server's compression window (9-15)."""
-        return self._server_max_window_bits
-
-    @server_max_window_bits.setter
-    def server_max_window_bits(self, value: int) -> None:
-        self._server_max_window_bits = _check_window_bits(value)
 
     def enabled(self) -> bool:
         return self._enabled
