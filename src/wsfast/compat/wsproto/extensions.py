@@ -165,31 +165,40 @@ class PerMessageDeflate(Extension):
             items.append("server_no_context_takeover")
         return "; ".join(items)
 
-    def finalize(self, offer: str) -> None:
+    def _take_parameters(self, offer: str) -> dict[str, str | None]:
+        """Sets the no-context-takeover flags that the header item ``offer`` names; returns its
+        window-bits parameters, ``"client"``/``"server"`` -> value (None when it has none)."""
+        window_bits: dict[str, str | None] = {}
         for name, value in _split_parameters(offer):
             if name.startswith("client_no_context_takeover"):
                 self.client_no_context_takeover = True
             elif name.startswith("server_no_context_takeover"):
                 self.server_no_context_takeover = True
             elif name.startswith("client_max_window_bits"):
-                self.client_max_window_bits = int(value or "")
+                window_bits["client"] = value
             elif name.startswith("server_max_window_bits"):
-                self.server_max_window_bits = int(value or "")
+                window_bits["server"] = value
+        return window_bits
+
+    def finalize(self, offer: str) -> None:
+        window_bits = self._take_parameters(offer)
+        if "client" in window_bits:
+            self.client_max_window_bits = int(window_bits["client"] or "")
+        if "server" in window_bits:
+            self.server_max_window_bits = int(window_bits["server"] or "")
         self._enabled = True
 
     def accept(self, offer: str) -> bool | str | None:
+        window_bits = self._take_parameters(offer)
         client_bits: int | None = None
         server_bits: int | None = None
-        for name, value in _split_parameters(offer):
-            if name.startswith("client_no_context_takeover"):
-                self.client_no_context_takeover = True
-            elif name.startswith("server_no_context_takeover"):
-                self.server_no_context_takeover = True
-            elif name.startswith("client_max_window_bits"):
-                # RFC 7692 §7.1.2.2: a client may send the parameter without a value.
-                client_bits = self.client_max_window_bits if value is None else int(value)
-            elif name.startswith("server_max_window_bits"):
-                server_bits = self.server_max_window_bits if value is None else int(value)
+        # RFC 7692 §7.1.2.2: a client may send client_max_window_bits without a value.
+        if "client" in window_bits:
+            value = window_bits["client"]
+            client_bits = self.client_max_window_bits if value is None else int(value)
+        if "server" in window_bits:
+            value = window_bits["server"]
+            server_bits = self.server_max_window_bits if value is None else int(value)
         response: list[str] = []
         if self.client_no_context_takeover:
             response.append("client_no_context_takeover")
