@@ -128,3 +128,13 @@ def test_exceptions_survive_pickling(error: WebSocketError) -> None:
     assert type(copy) is type(error)
     assert str(copy) == str(error)
     assert vars(copy) == vars(error)
+
+
+def test_no_name_is_both_an_event_and_an_exception() -> None:
+    # One meaning per word: the event that reports the end of the transport is events.Closed,
+    # the exception raised on a closed connection is exceptions.ConnectionClosed.
+    from wsfast import events
+
+    assert set(events.__all__).isdisjoint(exceptions.__all__)
+    assert issubclass(events.Closed, events.Event)
+    assert events.Closed(1006).code == 1006
