@@ -428,9 +428,9 @@ def test_compare_flags_regressions_and_improvements() -> None:
     old = copy.deepcopy(new)
     for case in old["workloads"][0]["cases"]:
         if case["name"] == "wsfast":
-            case["median_ns"] = 2000.0  # it used to be twice as slow: an improvement
+            case["median_ns"] = 2000.0  # the earlier run took twice as long: an improvement
         if case["name"] == "wsfast-python":
-            case["median_ns"] = 25_000.0  # it used to be twice as fast: a regression
+            case["median_ns"] = 25_000.0  # the earlier run took half as long: a regression
     rows = {r["case"]: r for r in report.compare(old, new)}
     assert set(rows) == {"wsfast", "wsfast-python"}  # peers are not ours to flag
     assert rows["wsfast"]["flag"] == "improvement"
@@ -618,7 +618,7 @@ def test_load_and_compare(quick_run: dict[str, Any]) -> None:
         for case in workload["cases"]:
             if case["kind"] == "wsfast-python" and case["status"] == "ok":
                 for key in ("median_ns", "min_ns", "max_ns"):
-                    case[key] /= 10  # the twin used to be 10x faster
+                    case[key] /= 10  # in the earlier run the twin was 10x faster
     (out / "old.json").write_text(json.dumps(doc))
     proc = run_bench("--load", "new.json", "--compare", "old.json", "--only", "mask-copy", cwd=out)
     assert proc.returncode == 0, proc.stderr

@@ -6,6 +6,7 @@ Layers, bottom up:
   :mod:`wsfast.masking`, :mod:`wsfast.utf8`, :mod:`wsfast.frames`;
 - the sans-IO protocol: :mod:`wsfast.http11`, :mod:`wsfast.handshake`, :mod:`wsfast.extensions`
   (permessage-deflate), :mod:`wsfast.connection`, :mod:`wsfast.events`;
+- every exception, under one base class :class:`WebSocketError`: :mod:`wsfast.exceptions`;
 - I/O: :mod:`wsfast.asyncio` (``connect``, ``serve``); the CLI (``python -m wsfast``);
 - drop-in surfaces for other libraries: :mod:`wsfast.compat`, :func:`wsfast.accelerate.accelerate`.
 
@@ -18,13 +19,26 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from . import _speedups, accelerate, events
-from .connection import ClientConnection, InvalidState, ServerConnection, State
-from .exceptions import PayloadTooBig, ProtocolError, WebSocketError
+from .connection import ClientConnection, ServerConnection, State
+from .exceptions import (
+    ConnectionClosed,
+    ConnectionClosedError,
+    ConnectionClosedOK,
+    HandshakeError,
+    HTTPError,
+    InvalidHandshake,
+    InvalidState,
+    InvalidStatus,
+    InvalidUTF8,
+    NegotiationError,
+    PayloadTooBig,
+    ProtocolError,
+    WebSocketError,
+)
 from .extensions import PerMessageDeflate
 from .frames import CloseCode, Frame, FrameParser, Opcode, build_frame
-from .handshake import HandshakeError
 from .masking import Masker, mask, mask_inplace
-from .utf8 import InvalidUTF8, Utf8Validator, decode_utf8, utf8_bytes, validate_utf8
+from .utf8 import Utf8Validator, decode_utf8, utf8_bytes, validate_utf8
 
 if TYPE_CHECKING:
     from .asyncio import connect, serve
@@ -50,12 +64,19 @@ def __getattr__(name: str) -> Any:
 __all__ = [
     "ClientConnection",
     "CloseCode",
+    "ConnectionClosed",
+    "ConnectionClosedError",
+    "ConnectionClosedOK",
     "Frame",
     "FrameParser",
+    "HTTPError",
     "HandshakeError",
+    "InvalidHandshake",
     "InvalidState",
+    "InvalidStatus",
     "InvalidUTF8",
     "Masker",
+    "NegotiationError",
     "Opcode",
     "PayloadTooBig",
     "PerMessageDeflate",

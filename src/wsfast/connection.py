@@ -42,6 +42,7 @@ from .events import (
     Accepted,
     BinaryFragment,
     BinaryMessage,
+    Closed,
     CloseReceived,
     ConnectionFailed,
     HandshakeFailed,
@@ -52,7 +53,6 @@ from .events import (
     TextFragment,
     TextMessage,
 )
-from .events import ConnectionClosed as Closed
 from .exceptions import InvalidState, PayloadTooBig, ProtocolError
 from .extensions import DeflateCodec, Extension, PerMessageDeflate
 from .frames import (
@@ -582,7 +582,7 @@ class Connection:
     def receive_eof(self) -> None:
         """The transport was closed by the peer (or lost): the connection is CLOSED.
 
-        Emits :class:`~wsfast.events.ConnectionClosed` with the close code (1006 if no Close
+        Emits :class:`~wsfast.events.Closed` with the close code (1006 if no Close
         frame was received, RFC 6455 §7.1.5)."""
         while self._held_frames is not None:
             # What arrived before the end is processed first, budget or not.

@@ -22,7 +22,9 @@ Closing (RFC 6455 §7):
 
 - :class:`CloseReceived` — the peer sent a Close frame (its code and reason).
 - :class:`ConnectionFailed` — we failed the connection (protocol error: we sent ``code``).
-- :class:`ConnectionClosed` — the transport is closed (``code`` 1006 when no Close was received).
+- :class:`Closed` — the transport is closed and so is the connection (``code`` 1006 when no Close
+  was received). Not to be confused with the exception :class:`wsfast.exceptions.ConnectionClosed`,
+  which the I/O layer raises when the application uses a closed connection.
 """
 
 from __future__ import annotations
@@ -39,7 +41,7 @@ __all__ = [
     "BinaryFragment",
     "BinaryMessage",
     "CloseReceived",
-    "ConnectionClosed",
+    "Closed",
     "ConnectionFailed",
     "Event",
     "HandshakeFailed",
@@ -218,7 +220,7 @@ class ConnectionFailed(Event):
         _set_cf_reason(self, reason)
 
 
-class ConnectionClosed(Event):
+class Closed(Event):
     """The transport is closed (``receive_eof()``): the connection is CLOSED (RFC 6455 §7.1.4).
 
     ``code``/``reason`` are those of the Close frame received, 1005 for an empty one, and 1006
@@ -366,6 +368,6 @@ _set_cr_code = _slot_setter(CloseReceived, "code")
 _set_cr_reason = _slot_setter(CloseReceived, "reason")
 _set_cf_code = _slot_setter(ConnectionFailed, "code")
 _set_cf_reason = _slot_setter(ConnectionFailed, "reason")
-_set_cc_code = _slot_setter(ConnectionClosed, "code")
-_set_cc_reason = _slot_setter(ConnectionClosed, "reason")
-_set_cc_clean = _slot_setter(ConnectionClosed, "clean")
+_set_cc_code = _slot_setter(Closed, "code")
+_set_cc_reason = _slot_setter(Closed, "reason")
+_set_cc_clean = _slot_setter(Closed, "clean")

@@ -1,13 +1,44 @@
-"""Exceptions shared by every layer of wsfast, and by both twins of each hot path."""
+"""Every exception wsfast raises, shared by every layer and by both twins of each hot path.
+
+Hierarchy::
+
+    WebSocketError
+    ├── ProtocolError                 the peer broke the protocol: fail with close ``code``
+    │   ├── PayloadTooBig             a frame or message exceeds the limit (1009)
+    │   └── InvalidUTF8 (ValueError)  a text message is not UTF-8 (1007)
+    ├── HTTPError (ValueError)        a malformed HTTP message; ``status`` is the answer to send
+    ├── HandshakeError                the opening handshake was refused (server side: the response)
+    ├── NegotiationError              an extension header does not parse or match the offer
+    ├── InvalidHandshake              the opening handshake failed (client side)
+    │   └── InvalidStatus             the server answered ``status`` instead of 101
+    ├── InvalidState                  the operation is not allowed in the connection's state
+    └── ConnectionClosed              the connection is closed: ``code``, ``reason``, ``sent``
+        ├── ConnectionClosedOK        closed normally (1000, 1001, 1005)
+        └── ConnectionClosedError     closed with an error code, failed or lost (1006)
+
+:class:`ConnectionClosed` is the exception raised by the I/O layer; the sans-IO event that says
+the transport closed is :class:`wsfast.events.Closed`.
+"""
 
 from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .http11 import Headers
 
 __all__ = [
     "ConnectionClosed",
     "ConnectionClosedError",
     "ConnectionClosedOK",
+    "HTTPError",
+    "HandshakeError",
+    "InvalidHandshake",
     "InvalidState",
+    "InvalidStatus",
     "InvalidUTF8",
+    "NegotiationError",
     "PayloadTooBig",
     "ProtocolError",
     "WebSocketError",
@@ -16,11 +47,6 @@ __all__ = [
 
 class WebSocketError(Exception):
     """Base class of the exceptions wsfast raises."""
-
-
-class InvalidState(WebSocketError):
-    """The operation is not allowed in the connection's current state (e.g. sending a message
-    after a Close frame was sent, or ``accept()`` twice)."""
 
 
 class ProtocolError(WebSocketError):
@@ -68,6 +94,62 @@ class InvalidUTF8(ProtocolError, ValueError):
 
     def __reduce__(self) -> tuple[type[InvalidUTF8], tuple[int, str]]:
         return (type(self), (self.offset, self.reason))
+
+
+class HTTPError(WebSocketError, ValueError):
+    """The HTTP message is malformed or exceeds a limit; ``status`` is the response to send.
+
+    It is also a ValueError: a malformed message is a bad value.
+    """
+
+    def __init__(self, reason: str, status: int = 400) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.status = status
+
+
+class HandshakeError(WebSocketError):
+    """The opening handshake failed.
+
+    Server side: ``status`` is the response to send (400, 403, 405, 426 ...) with ``headers``;
+    client side: ``status`` is the status received. ``reason`` explains what was wrong.
+    """
+
+    def __init__(
+        self, reason: str, status: int = 400, headers: Sequence[tuple[str, str]] = ()
+    ) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.status = status
+        self.headers = tuple(headers)
+
+    def __str__(self) -> str:
+        return f"{self.reason} (HTTP {self.status})"
+
+
+class NegotiationError(WebSocketError):
+    """An extension header or parameter is malformed, or a response does not match the offer."""
+
+
+class InvalidHandshake(WebSocketError):
+    """The opening handshake failed (RFC 6455 §4): invalid response, or connection lost."""
+
+
+class InvalidStatus(InvalidHandshake):
+    """The server answered the opening handshake with ``status`` instead of 101; ``headers``
+    and ``body`` are those of its response."""
+
+    def __init__(self, status: int, reason: str, headers: Headers, body: bytes) -> None:
+        super().__init__(f"server rejected the WebSocket connection: HTTP {status} {reason}")
+        self.status = status
+        self.reason = reason
+        self.headers = headers
+        self.body = body
+
+
+class InvalidState(WebSocketError):
+    """The operation is not allowed in the connection's current state (e.g. sending a message
+    after a Close frame was sent, or ``accept()`` twice)."""
 
 
 class ConnectionClosed(WebSocketError):

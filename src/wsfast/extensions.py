@@ -18,7 +18,7 @@ import zlib
 from collections.abc import Iterable
 from typing import Any, NamedTuple
 
-from .exceptions import PayloadTooBig, ProtocolError, WebSocketError
+from .exceptions import NegotiationError, PayloadTooBig, ProtocolError
 
 __all__ = [
     "DeflateCodec",
@@ -34,10 +34,6 @@ _TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+\Z").match
 _WINDOW_BITS = re.compile(r"(?:[89]|1[0-5])\Z").match
 # RFC 7692 §7.2.1: the four octets a SYNC_FLUSH ends with, removed by the sender, re-appended here.
 _TAIL = b"\x00\x00\xff\xff"
-
-
-class NegotiationError(WebSocketError):
-    """An extension header or parameter is malformed, or a response does not match the offer."""
 
 
 class Extension(NamedTuple):

@@ -21,11 +21,10 @@ from http import HTTPStatus
 from typing import NamedTuple, Union
 from urllib.parse import unquote, urlsplit
 
-from .exceptions import WebSocketError
+from .exceptions import HandshakeError, NegotiationError
 from .extensions import (
     DeflateCodec,
     Extension,
-    NegotiationError,
     PerMessageDeflate,
     format_extensions,
     parse_extensions,
@@ -58,25 +57,6 @@ _TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+\Z").match
 #: None (no check), an iterable of allowed origins (None in it allows requests without an
 #: Origin header), or a callable ``origin -> bool``.
 OriginPolicy = Union[None, Iterable[str | None], Callable[[str | None], bool]]  # noqa: UP007
-
-
-class HandshakeError(WebSocketError):
-    """The opening handshake failed.
-
-    Server side: ``status`` is the response to send (400, 403, 405, 426 ...) with ``headers``;
-    client side: ``status`` is the status received. ``reason`` explains what was wrong.
-    """
-
-    def __init__(
-        self, reason: str, status: int = 400, headers: Sequence[tuple[str, str]] = ()
-    ) -> None:
-        super().__init__(reason)
-        self.reason = reason
-        self.status = status
-        self.headers = tuple(headers)
-
-    def __str__(self) -> str:
-        return f"{self.reason} (HTTP {self.status})"
 
 
 def accept_key(key: str) -> str:

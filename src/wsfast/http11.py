@@ -18,6 +18,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Iterator
 
+from .exceptions import HTTPError
+
 __all__ = [
     "DEFAULT_MAX_BODY_SIZE",
     "DEFAULT_MAX_HEADERS",
@@ -49,15 +51,6 @@ _STR_TARGET = re.compile(r"[\x21-\x7e]+\Z").match
 _STR_STATUS_CODE = re.compile(r"[0-9]{3}\Z").match
 _DIGITS = re.compile(rb"[0-9]+\Z").match
 _HEX = re.compile(rb"[0-9A-Fa-f]+\Z").match
-
-
-class HTTPError(ValueError):
-    """The HTTP message is malformed or exceeds a limit; ``status`` is the response to send."""
-
-    def __init__(self, reason: str, status: int = 400) -> None:
-        super().__init__(reason)
-        self.reason = reason
-        self.status = status
 
 
 class Headers:

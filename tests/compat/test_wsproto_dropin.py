@@ -771,3 +771,19 @@ def test_uvicorn_ws_wsproto_runs_on_the_dropin(tmp_path: Path) -> None:
     )  # fmt: skip
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-4000:]
     assert result.stdout.split() == ["OK", "wsfast.compat.wsproto", "['PerMessageDeflate']"]
+
+
+@pytest.mark.parametrize("attribute", ["client_max_window_bits", "server_max_window_bits"])
+def test_window_bits_checked_when_constructed_and_when_set(attribute: str) -> None:
+    # RFC 7692 §7.1.2: a window is 2**8 to 2**15 bytes; wsproto accepts 9 to 15.
+    extension = PerMessageDeflate(**{attribute: 9})
+    assert getattr(extension, attribute) == 9
+    setattr(extension, attribute, 15)
+    assert getattr(extension, attribute) == 15
+    for bad in (8, 16):
+        with pytest.raises(ValueError, match="between 9 and 15"):
+            setattr(extension, attribute, bad)
+        with pytest.raises(ValueError, match="between 9 and 15"):
+            PerMessageDeflate(**{attribute: bad})
+    assert getattr(extension, attribute) == 15
+    assert "window" in (getattr(PerMessageDeflate, attribute).__doc__ or "")

@@ -15,8 +15,8 @@ from wsfast.connection import ClientConnection, InvalidState, ServerConnection, 
 from wsfast.events import (
     BinaryFragment,
     BinaryMessage,
+    Closed,
     CloseReceived,
-    ConnectionClosed,
     ConnectionFailed,
     Ping,
     Pong,
@@ -236,8 +236,8 @@ def test_client_initiated_close(pair: Pair) -> None:
     assert client.close_handshake_complete and not client.should_close_transport
     server.receive_eof()
     client.receive_eof()
-    assert server.events() == [ConnectionClosed(1001, "going", True)]
-    assert client.events() == [ConnectionClosed(1001, "", True)]
+    assert server.events() == [Closed(1001, "going", True)]
+    assert client.events() == [Closed(1001, "", True)]
     assert client.state is State.CLOSED and client.should_close_transport
     assert (client.close_code, server.close_code) == (1001, 1001)
 
@@ -294,7 +294,7 @@ def test_eof_without_close_is_1006(pair: Pair) -> None:
     client.send_text("partial", fin=False)
     transfer(client, server)
     server.receive_eof()
-    assert server.events() == [ConnectionClosed(1006, "", False)]
+    assert server.events() == [Closed(1006, "", False)]
     assert server.state is State.CLOSED and server.close_code == 1006
     assert server.should_close_transport
     with pytest.raises(InvalidState):
@@ -447,7 +447,7 @@ def test_deferred_failure_then_eof(pair: Pair, frames_impl: ModuleType) -> None:
     server.receive_data(client_frame(frames_impl, 2, b"a") + b"\x85\x80\x00\x00\x00\x00")
     server.receive_eof()
     events = server.events()
-    assert [type(e) for e in events] == [BinaryMessage, ConnectionFailed, ConnectionClosed]
+    assert [type(e) for e in events] == [BinaryMessage, ConnectionFailed, Closed]
 
 
 def test_deferred_failure_after_application_close(pair: Pair, frames_impl: ModuleType) -> None:
@@ -478,7 +478,7 @@ def test_failure_then_eof(pair: Pair) -> None:
     server.receive_eof()
     events = server.events()
     assert isinstance(events[0], ConnectionFailed)
-    assert events[1] == ConnectionClosed(1006, "", False)
+    assert events[1] == Closed(1006, "", False)
 
 
 def test_client_uses_a_fresh_mask_key_per_frame(pair: Pair) -> None:

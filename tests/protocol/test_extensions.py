@@ -9,11 +9,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from wsfast.exceptions import PayloadTooBig, ProtocolError
+from wsfast.exceptions import NegotiationError, PayloadTooBig, ProtocolError
 from wsfast.extensions import (
     DeflateCodec,
     Extension,
-    NegotiationError,
     PerMessageDeflate,
     format_extensions,
     parse_extensions,

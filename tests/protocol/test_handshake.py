@@ -9,9 +9,9 @@ from protocol_helpers import transfer, wire
 
 from wsfast.connection import ClientConnection, InvalidState, ServerConnection, State
 from wsfast.events import Accepted, HandshakeFailed, Rejected, Request
+from wsfast.exceptions import HandshakeError
 from wsfast.frames import build_frame
 from wsfast.handshake import (
-    HandshakeError,
     accept_key,
     build_request,
     check_origin,

@@ -6,11 +6,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from wsfast.exceptions import HTTPError
 from wsfast.http11 import (
     BodyReader,
     Headers,
     HeadReader,
-    HTTPError,
     build_head,
     check_header,
     parse_request_head,

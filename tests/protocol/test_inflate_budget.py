@@ -21,7 +21,7 @@ from protocol_helpers import wire
 from wsfast.connection import ClientConnection, ServerConnection
 from wsfast.events import (
     BinaryMessage,
-    ConnectionClosed,
+    Closed,
     ConnectionFailed,
     Event,
     Ping,
@@ -148,7 +148,7 @@ def test_end_of_stream_processes_the_backlog_first(pair: Pair) -> None:
     events = server.events()
     assert events[:4] == [TextMessage(m) for m in sent[1:]]
     [closed] = events[4:]
-    assert isinstance(closed, ConnectionClosed) and closed.code == 1006
+    assert isinstance(closed, Closed) and closed.code == 1006
     assert not server.processing_paused
 
 

@@ -12,7 +12,8 @@ from ..events import Accepted, HandshakeFailed, Rejected
 from ..extensions import PerMessageDeflate
 from ..handshake import parse_uri
 from ..http11 import Headers
-from .connection import InvalidHandshake, InvalidStatus, WebSocket, wait_for_open
+from ..exceptions import InvalidHandshake, InvalidStatus
+from .connection import WebSocket, wait_for_open
 from .server import _compression
 
 __all__ = ["ClientWebSocket", "connect"]

@@ -42,13 +42,15 @@ from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable
 from typing import Any
 
 from .._state import State
-from ..connection import ClientConnection, InvalidState, ServerConnection
+from ..connection import ClientConnection, ServerConnection
 from ..events import CloseReceived, Ping, Pong
 from ..exceptions import (
     ConnectionClosed,
     ConnectionClosedError,
     ConnectionClosedOK,
-    WebSocketError,
+    InvalidHandshake,
+    InvalidState,
+    InvalidStatus,
 )
 from ..http11 import Headers
 
@@ -95,22 +97,6 @@ _UNPACED_LIMIT = 256 * 1024
 #: (Connection.inflate_budget): without it, one 64 KiB read of well-compressed messages could
 #: queue hundreds of MiB, whatever max_queue says.
 _INFLATE_BUDGET = 256 * 1024
-
-
-class InvalidHandshake(WebSocketError):
-    """The opening handshake failed (RFC 6455 §4): invalid response, or connection lost."""
-
-
-class InvalidStatus(InvalidHandshake):
-    """The server answered the opening handshake with ``status`` instead of 101; ``headers``
-    and ``body`` are those of its response."""
-
-    def __init__(self, status: int, reason: str, headers: Headers, body: bytes) -> None:
-        super().__init__(f"server rejected the WebSocket connection: HTTP {status} {reason}")
-        self.status = status
-        self.reason = reason
-        self.headers = headers
-        self.body = body
 
 
 class _ThreadBuffer(threading.local):

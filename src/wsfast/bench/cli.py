@@ -132,16 +132,24 @@ def _write(text: str) -> None:
     sys.stdout.flush()
 
 
+def _load(path: str) -> report.Document | None:
+    """The results document in ``path``, or None once the reason it cannot be read is printed."""
+    try:
+        return report.load(path)
+    except (OSError, ValueError) as exc:
+        print(f"wsfast bench: cannot read {path}: {exc}", file=sys.stderr)
+        return None
+
+
 def main(args: argparse.Namespace) -> int:
     """Runs the bench command; returns the exit status (1 if a case failed, 2 on bad usage)."""
     patterns = _patterns(args.only)
     interrupted = False
     if args.load:
-        try:
-            doc = report.load(args.load)
-        except (OSError, ValueError) as exc:
-            print(f"wsfast bench: cannot read {args.load}: {exc}", file=sys.stderr)
+        loaded = _load(args.load)
+        if loaded is None:
             return 2
+        doc = loaded
         if patterns:
             names = {w.name for w in select(_stub_workloads(doc), patterns)}
             doc["workloads"] = [w for w in doc["workloads"] if w["name"] in names]
@@ -183,10 +191,8 @@ def main(args: argparse.Namespace) -> int:
         )
     old = None
     if args.compare:
-        try:
-            old = report.load(args.compare)
-        except (OSError, ValueError) as exc:
-            print(f"wsfast bench: cannot read {args.compare}: {exc}", file=sys.stderr)
+        old = _load(args.compare)
+        if old is None:
             return 2
     _write(report.format_table(doc))
     if old is not None:

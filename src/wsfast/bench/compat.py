@@ -30,7 +30,7 @@ from collections.abc import Callable
 from types import ModuleType
 from typing import cast
 
-from .core import Case, Skip, Workload, size_label
+from .core import Case, Skip, Workload, size_label, twin
 from .utf8 import corpus
 
 SIZES = (16, 64 * 1024)
@@ -46,19 +46,6 @@ VARIANTS = {
 _copies: dict[str, ModuleType] = {}
 
 
-def _compat_twin(variant: str) -> ModuleType:
-    from wsfast import _speedups
-
-    if variant == "wsfast":
-        if _speedups.NO_EXTENSIONS:
-            raise Skip("WSFAST_NO_EXTENSIONS=1")
-        try:
-            return importlib.import_module("wsfast._wsaccel_compat")
-        except ImportError as exc:
-            raise Skip(f"wsfast._wsaccel_compat is not compiled: {exc}") from None
-    return importlib.import_module("wsfast._wsaccel_compat_py")
-
-
 def websocket_client(variant: str) -> ModuleType:
     """A private copy of websocket-client's ``websocket._abnf`` using ``variant``'s masking and
     validation; ``sys.modules`` is left as it was."""
@@ -66,7 +53,11 @@ def websocket_client(variant: str) -> ModuleType:
         return _copies[variant]
     from wsfast.accelerate import websocket_client_values
 
-    impl = None if variant in ("wsaccel", "websocket-client alone") else _compat_twin(variant)
+    impl = (
+        None
+        if variant in ("wsaccel", "websocket-client alone")
+        else twin(variant, "wsaccel_compat")
+    )
     prefixes = ("websocket", "wsaccel")
     saved = {n: m for n, m in sys.modules.items() if n.split(".")[0] in prefixes}
     for name in saved:
@@ -183,7 +174,7 @@ def _api_case(name: str, kind: str, size: int, validator: bool) -> Case:
             if not module.__name__.startswith("wsaccel"):
                 raise Skip("wsaccel is wsfast's stand-in here (accelerate('wsaccel') is active)")
         else:
-            module = _compat_twin(name)
+            module = twin(name, "wsaccel_compat")
         data = _text(size).encode()
         if validator:
             validator_class = module.Utf8Validator

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
-__all__ = ["Case", "Skip", "Workload"]
+__all__ = ["Case", "Skip", "Workload", "import_or_skip", "size_label", "twin"]
 
 
 class Skip(Exception):
@@ -51,3 +53,25 @@ def size_label(size: int) -> str:
         if size >= factor and size % factor == 0:
             return f"{size // factor}{unit}"
     return f"{size}B"
+
+
+def import_or_skip(name: str) -> Any:
+    """Imports module ``name``; if it does not import, the case is skipped (:class:`Skip`)."""
+    try:
+        return importlib.import_module(name)
+    except ImportError as exc:
+        raise Skip(f"{name} not importable: {exc}") from None
+
+
+def twin(kind: str, hot_path: str) -> Any:
+    """wsfast's implementation of ``hot_path`` (``"mask"``, ``"utf8"``, ``"frames"`` ...) for a case
+    of ``kind``: the compiled ``wsfast._<hot_path>`` for "wsfast" (skipped under
+    ``WSFAST_NO_EXTENSIONS=1`` or when not compiled), the pure-Python ``wsfast._<hot_path>_py``
+    otherwise."""
+    from wsfast import _speedups
+
+    if kind == "wsfast":
+        if _speedups.NO_EXTENSIONS:
+            raise Skip("WSFAST_NO_EXTENSIONS=1")
+        return import_or_skip(f"wsfast._{hot_path}")
+    return import_or_skip(f"wsfast._{hot_path}_py")

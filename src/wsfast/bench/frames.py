@@ -21,13 +21,10 @@ chunk: no parser can beat it.
 from __future__ import annotations
 
 import functools
-import importlib
 import os
 from collections.abc import Callable
-from types import ModuleType
-from typing import Any
 
-from .core import Case, Skip, Workload, size_label
+from .core import Case, Skip, Workload, import_or_skip, size_label, twin
 
 CHUNK = 64 * 1024
 KEY = b"\x37\xfa\x21\x3d"
@@ -41,23 +38,6 @@ PARSE = (
 )
 # (payload size, frames built per call) per build workload.
 BUILD = ((16, 1_000), (64 * 1024, 10))
-
-
-def _module(name: str) -> Any:
-    try:
-        return importlib.import_module(name)
-    except ImportError as exc:
-        raise Skip(f"{name} not importable: {exc}") from None
-
-
-def _ours(kind: str) -> ModuleType:
-    from wsfast import _speedups
-
-    if kind == "wsfast":
-        if _speedups.NO_EXTENSIONS:
-            raise Skip("WSFAST_NO_EXTENSIONS=1")
-        return _module("wsfast._frames")  # type: ignore[no-any-return]
-    return _module("wsfast._frames_py")  # type: ignore[no-any-return]
 
 
 def _payload(opcode: int, size: int) -> bytes:
@@ -91,7 +71,7 @@ def _parse_cases(opcode: int, size: int, count: int) -> tuple[Case, ...]:
 
     def ours(kind: str, mode: str = "frames") -> Case:
         def setup() -> Callable[[], object]:
-            impl = _ours(kind)
+            impl = twin(kind, "frames")
             chunks = masked_stream(opcode, size, count)
 
             def parse() -> int:
@@ -122,7 +102,7 @@ def _parse_cases(opcode: int, size: int, count: int) -> tuple[Case, ...]:
     def aiohttp() -> Callable[[], object]:
         import asyncio
 
-        reader_mod = _module("aiohttp._websocket.reader")
+        reader_mod = import_or_skip("aiohttp._websocket.reader")
         if not reader_mod.WebSocketReader.__module__.endswith("reader_c"):
             raise Skip("aiohttp's compiled reader is not available")
         chunks = masked_stream(opcode, size, count)
@@ -153,7 +133,7 @@ def _parse_cases(opcode: int, size: int, count: int) -> tuple[Case, ...]:
         return parse
 
     def websockets() -> Callable[[], object]:
-        protocol_mod = _module("websockets.protocol")
+        protocol_mod = import_or_skip("websockets.protocol")
         chunks = masked_stream(opcode, size, count)
 
         def parse() -> int:
@@ -170,7 +150,7 @@ def _parse_cases(opcode: int, size: int, count: int) -> tuple[Case, ...]:
         return parse
 
     def wsproto() -> Callable[[], object]:
-        frame_protocol = _module("wsproto.frame_protocol")
+        frame_protocol = import_or_skip("wsproto.frame_protocol")
         chunks = masked_stream(opcode, size, count)
 
         def parse() -> int:
@@ -190,7 +170,7 @@ def _parse_cases(opcode: int, size: int, count: int) -> tuple[Case, ...]:
 
     def mask_limit() -> Callable[[], object]:
         # Unmasking every byte of the stream, chunk by chunk as it arrives, in one call each.
-        mask = _module("wsfast._mask").mask
+        mask = import_or_skip("wsfast._mask").mask
         chunks = masked_stream(opcode, size, count)
 
         def run() -> object:
@@ -216,7 +196,7 @@ def _parse_cases(opcode: int, size: int, count: int) -> tuple[Case, ...]:
 def _build_cases(size: int, count: int) -> tuple[Case, ...]:
     def ours(kind: str) -> Case:
         def setup() -> Callable[[], object]:
-            build = _ours(kind).build_frame
+            build = twin(kind, "frames").build_frame
             payload = os.urandom(size)
             loop = range(count)
 
@@ -230,7 +210,7 @@ def _build_cases(size: int, count: int) -> tuple[Case, ...]:
         return Case(kind, setup, kind)
 
     def websockets() -> Callable[[], object]:
-        frames = _module("websockets.frames")
+        frames = import_or_skip("websockets.frames")
         payload = os.urandom(size)
         loop = range(count)
         binary = frames.Opcode.BINARY
@@ -244,7 +224,7 @@ def _build_cases(size: int, count: int) -> tuple[Case, ...]:
         return run
 
     def wsproto() -> Callable[[], object]:
-        frame_protocol = _module("wsproto.frame_protocol")
+        frame_protocol = import_or_skip("wsproto.frame_protocol")
         protocol = frame_protocol.FrameProtocol(client=True, extensions=[])
         payload = os.urandom(size)
         loop = range(count)
@@ -257,7 +237,7 @@ def _build_cases(size: int, count: int) -> tuple[Case, ...]:
         return run
 
     def mask_limit() -> Callable[[], object]:
-        mask = _module("wsfast._mask").mask
+        mask = import_or_skip("wsfast._mask").mask
         payload = os.urandom(size)
         loop = range(count)
 

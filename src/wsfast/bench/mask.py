@@ -11,15 +11,13 @@ call, and the figures compare the functions rather than the harness.
 
 from __future__ import annotations
 
-import importlib
 import operator
 import os
 from collections import deque
 from collections.abc import Callable
 from itertools import repeat
-from types import ModuleType
 
-from .core import Case, Skip, Workload, size_label
+from .core import Case, Skip, Workload, import_or_skip, size_label, twin
 
 SIZES = (8, 125, 1024, 16 * 1024, 64 * 1024, 1024 * 1024)
 KEY = b"\x37\xfa\x21\x3d"
@@ -32,23 +30,6 @@ def _batch(size: int) -> int:
 
 def _payload(size: int) -> bytes:
     return os.urandom(size)
-
-
-def _module(name: str) -> ModuleType:
-    try:
-        return importlib.import_module(name)
-    except ImportError as exc:
-        raise Skip(f"{name} not importable: {exc}") from None
-
-
-def _ours(kind: str) -> ModuleType:
-    from wsfast import _speedups
-
-    if kind == "wsfast":
-        if _speedups.NO_EXTENSIONS:
-            raise Skip("WSFAST_NO_EXTENSIONS=1")
-        return _module("wsfast._mask")
-    return _module("wsfast._mask_py")
 
 
 def _batched(fn: Callable[..., object], *args: object, count: int) -> Callable[[], object]:
@@ -68,17 +49,17 @@ def _batched(fn: Callable[..., object], *args: object, count: int) -> Callable[[
 def _copy_cases(size: int, count: int) -> tuple[Case, ...]:
     def ours(kind: str) -> Case:
         def setup() -> Callable[[], object]:
-            return _batched(_ours(kind).mask, _payload(size), KEY, count=count)
+            return _batched(twin(kind, "mask").mask, _payload(size), KEY, count=count)
 
         return Case(kind, setup, kind)
 
     def websockets() -> Callable[[], object]:
-        apply_mask = _module("websockets.speedups").apply_mask
+        apply_mask = import_or_skip("websockets.speedups").apply_mask
         return _batched(apply_mask, _payload(size), KEY, count=count)
 
     def wsaccel() -> Callable[[], object]:
         # wsaccel's API: a masker object per payload, as websocket-client uses it.
-        masker_cls = _module("wsaccel.xormask").XorMaskerSimple
+        masker_cls = import_or_skip("wsaccel.xormask").XorMaskerSimple
         data = _payload(size)
         return _batched(lambda: masker_cls(KEY).process(data), count=count)
 
@@ -97,12 +78,14 @@ def _copy_cases(size: int, count: int) -> tuple[Case, ...]:
 def _inplace_cases(size: int, count: int) -> tuple[Case, ...]:
     def ours(kind: str) -> Case:
         def setup() -> Callable[[], object]:
-            return _batched(_ours(kind).mask_inplace, bytearray(_payload(size)), KEY, count=count)
+            return _batched(
+                twin(kind, "mask").mask_inplace, bytearray(_payload(size)), KEY, count=count
+            )
 
         return Case(kind, setup, kind)
 
     def aiohttp() -> Callable[[], object]:
-        fn = _module("aiohttp._websocket.mask")._websocket_mask_cython
+        fn = import_or_skip("aiohttp._websocket.mask")._websocket_mask_cython
         return _batched(fn, KEY, bytearray(_payload(size)), count=count)
 
     def call_limit() -> Callable[[], object]:

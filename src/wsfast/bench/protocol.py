@@ -18,11 +18,10 @@ peers are skipped when not installed.
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable
 from typing import Any
 
-from .core import Case, Skip, Workload, size_label
+from .core import Case, Skip, Workload, import_or_skip, size_label, twin
 
 ROUND_TRIPS = 100
 HANDSHAKES = 100
@@ -49,13 +48,6 @@ SIZES = (16, 1024)
 DEFLATE_SIZES = (1024,)
 
 
-def _module(name: str) -> Any:
-    try:
-        return importlib.import_module(name)
-    except ImportError as exc:
-        raise Skip(f"{name} not importable: {exc}") from None
-
-
 def _message(size: int) -> str:
     unit = "All work and no play makes Jack a dull boy. "
     return (unit * (size // len(unit) + 1))[:size]
@@ -70,26 +62,31 @@ _FRAME_NAMES = {
 }
 
 
+class _UsingFramesTwin:
+    """While entered, ``wsfast.connection`` parses and builds frames with the twin of ``kind``
+    (compiled for "wsfast", pure Python otherwise); entering returns that module."""
+
+    def __init__(self, kind: str) -> None:
+        from wsfast import connection
+
+        frames = twin(kind, "frames")
+        self._connection = connection
+        self._chosen = {name: getattr(frames, source) for name, source in _FRAME_NAMES.items()}
+        self._saved: dict[str, Any] = {}
+
+    def __enter__(self) -> Any:
+        module_globals = vars(self._connection)
+        self._saved = {name: module_globals[name] for name in self._chosen}
+        module_globals.update(self._chosen)
+        return self._connection
+
+    def __exit__(self, *exc_info: object) -> None:
+        vars(self._connection).update(self._saved)
+
+
 def _ours(kind: str, size: int, deflate: bool) -> Callable[[], object]:
-    from wsfast import _speedups
-    from wsfast import connection as connection_module
-
-    if kind == "wsfast":
-        if _speedups.NO_EXTENSIONS:
-            raise Skip("WSFAST_NO_EXTENSIONS=1")
-        frames = _module("wsfast._frames")
-    else:
-        frames = _module("wsfast._frames_py")
-    chosen = {name: getattr(frames, source) for name, source in _FRAME_NAMES.items()}
-    module_globals = vars(connection_module)
-
-    def use_frames() -> dict[str, Any]:
-        saved = {name: module_globals[name] for name in chosen}
-        module_globals.update(chosen)
-        return saved
-
-    saved = use_frames()
-    try:
+    using_frames = _UsingFramesTwin(kind)
+    with using_frames as connection_module:
         compression = True if deflate else None
         client = connection_module.ClientConnection("ws://localhost/bench", compression=compression)
         server = connection_module.ServerConnection(compression=compression)
@@ -100,22 +97,17 @@ def _ours(kind: str, size: int, deflate: bool) -> Callable[[], object]:
         client.events()
         if deflate and not client.extensions:
             raise Skip("permessage-deflate was not negotiated")
-    finally:
-        module_globals.update(saved)
     message = _message(size)
 
     def run() -> object:
-        saved = use_frames()
-        try:
+        with using_frames:
             for _ in range(ROUND_TRIPS):
                 client.send_text(message)
                 server.receive_data(b"".join(client.data_to_send()))
                 for event in server.events():
-                    server.send_text(event.data)  # type: ignore[attr-defined]
+                    server.send_text(event.data)
                 client.receive_data(b"".join(server.data_to_send()))
                 result = client.events()
-        finally:
-            module_globals.update(saved)
         assert result[0].data == message  # type: ignore[attr-defined]
         return result
 
@@ -123,13 +115,13 @@ def _ours(kind: str, size: int, deflate: bool) -> Callable[[], object]:
 
 
 def _websockets(size: int, deflate: bool) -> Callable[[], object]:
-    client_module = _module("websockets.client")
-    server_module = _module("websockets.server")
-    uri_module = _module("websockets.uri")
+    client_module = import_or_skip("websockets.client")
+    server_module = import_or_skip("websockets.server")
+    uri_module = import_or_skip("websockets.uri")
     client_extensions: list[Any] = []
     server_extensions: list[Any] = []
     if deflate:
-        pmd = _module("websockets.extensions.permessage_deflate")
+        pmd = import_or_skip("websockets.extensions.permessage_deflate")
         client_extensions = [pmd.ClientPerMessageDeflateFactory(client_max_window_bits=True)]
         server_extensions = [pmd.ServerPerMessageDeflateFactory()]
     client = client_module.ClientProtocol(
@@ -161,9 +153,9 @@ def _websockets(size: int, deflate: bool) -> Callable[[], object]:
 
 
 def _wsproto(size: int, deflate: bool) -> Callable[[], object]:
-    wsproto = _module("wsproto")
-    events = _module("wsproto.events")
-    extensions: Any = _module("wsproto.extensions")
+    wsproto = import_or_skip("wsproto")
+    events = import_or_skip("wsproto.events")
+    extensions: Any = import_or_skip("wsproto.extensions")
     client = wsproto.WSConnection(wsproto.ConnectionType.CLIENT)
     server = wsproto.WSConnection(wsproto.ConnectionType.SERVER)
     offered = [extensions.PerMessageDeflate()] if deflate else []
@@ -190,31 +182,16 @@ def _wsproto(size: int, deflate: bool) -> Callable[[], object]:
 
 
 def _handshake_ours(kind: str) -> Callable[[], object]:
-    from wsfast import _speedups
-    from wsfast import connection as connection_module
-
-    if kind == "wsfast":
-        if _speedups.NO_EXTENSIONS:
-            raise Skip("WSFAST_NO_EXTENSIONS=1")
-        frames = _module("wsfast._frames")
-    else:
-        frames = _module("wsfast._frames_py")
-    chosen = {name: getattr(frames, source) for name, source in _FRAME_NAMES.items()}
-    module_globals = vars(connection_module)
-    server_class = connection_module.ServerConnection
+    using_frames = _UsingFramesTwin(kind)
 
     def run() -> object:
-        saved = {name: module_globals[name] for name in chosen}
-        module_globals.update(chosen)
-        try:
+        with using_frames as connection_module:
             for _ in range(HANDSHAKES):
-                server = server_class()
+                server = connection_module.ServerConnection()
                 server.receive_data(REQUEST)
                 server.events()
                 server.accept()
                 out = server.data_to_send()
-        finally:
-            module_globals.update(saved)
         assert out[0].startswith(b"HTTP/1.1 101 ")
         return out
 
@@ -222,8 +199,8 @@ def _handshake_ours(kind: str) -> Callable[[], object]:
 
 
 def _handshake_websockets() -> Callable[[], object]:
-    server_module = _module("websockets.server")
-    pmd = _module("websockets.extensions.permessage_deflate")
+    server_module = import_or_skip("websockets.server")
+    pmd = import_or_skip("websockets.extensions.permessage_deflate")
     server_class = server_module.ServerProtocol
     factory = pmd.ServerPerMessageDeflateFactory
 
@@ -241,9 +218,9 @@ def _handshake_websockets() -> Callable[[], object]:
 
 
 def _handshake_wsproto() -> Callable[[], object]:
-    wsproto = _module("wsproto")
-    events = _module("wsproto.events")
-    extensions: Any = _module("wsproto.extensions")
+    wsproto = import_or_skip("wsproto")
+    events = import_or_skip("wsproto.events")
+    extensions: Any = import_or_skip("wsproto.extensions")
 
     def run() -> object:
         for _ in range(HANDSHAKES):

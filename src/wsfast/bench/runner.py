@@ -273,12 +273,7 @@ class Runner:
         except Exception as exc:
             return CaseResult(case.name, case.kind, "error", _describe(exc))
         finally:
-            close = getattr(fn, "close", None)
-            if callable(close):
-                try:
-                    close()
-                except Exception as exc:  # the timing stands; the leak is worth a word
-                    print(f"wsfast bench: closing {case.name}: {exc}", file=sys.stderr)
+            _close(fn, case.name)
 
     def _measure(
         self, workload: Workload, case: Case, fn: Callable[[], object], budget_s: float
@@ -400,12 +395,7 @@ class Runner:
                     del results[timing.result.name]
         finally:
             for fn in opened:
-                close = getattr(fn, "close", None)
-                if callable(close):
-                    try:
-                        close()
-                    except Exception as exc:  # the timing stands; the leak is worth a word
-                        print(f"wsfast bench: closing {workload.name}: {exc}", file=sys.stderr)
+                _close(fn, workload.name)
         for timing in timings:
             timing.result.wall_s = timing.result.setup_s + timing.spent_ns / 1e9
         ordered = [
@@ -506,6 +496,17 @@ class _Timing:
         self.result.status, self.result.reason = "error", _describe(exc)
         self.result.samples_ns.clear()
         self.finished = True
+
+
+def _close(fn: Callable[[], object], name: str) -> None:
+    """Calls ``fn.close()`` if the timed callable has one (servers, sockets the setup opened).
+    A failure is printed, not raised: the timing stands, and the leak is worth a word."""
+    close = getattr(fn, "close", None)
+    if callable(close):
+        try:
+            close()
+        except Exception as exc:
+            print(f"wsfast bench: closing {name}: {exc}", file=sys.stderr)
 
 
 def _describe(exc: BaseException) -> str:

@@ -12,11 +12,10 @@ from __future__ import annotations
 
 import codecs
 import functools
-import importlib
 import random
 from collections.abc import Callable
 
-from .core import Case, Skip, Workload, size_label
+from .core import Case, Workload, import_or_skip, size_label, twin
 
 SIZES = (125, 4 * 1024, 64 * 1024, 1024 * 1024)
 #: The chunk size of the incremental workloads: a typical TCP segment's payload.
@@ -55,23 +54,6 @@ def corpus(kind: str, size: int, seed: int = 6455) -> bytes:
     return data
 
 
-def _module(name: str):  # type: ignore[no-untyped-def]
-    try:
-        return importlib.import_module(name)
-    except ImportError as exc:
-        raise Skip(f"{name} not importable: {exc}") from None
-
-
-def _ours(kind: str):  # type: ignore[no-untyped-def]
-    from wsfast import _speedups
-
-    if kind == "wsfast":
-        if _speedups.NO_EXTENSIONS:
-            raise Skip("WSFAST_NO_EXTENSIONS=1")
-        return _module("wsfast._utf8")
-    return _module("wsfast._utf8_py")
-
-
 def _chunks(data: bytes) -> list[memoryview]:
     view = memoryview(data)
     return [view[i : i + CHUNK] for i in range(0, len(data), CHUNK)]
@@ -80,7 +62,7 @@ def _chunks(data: bytes) -> list[memoryview]:
 def _validate_cases(kind: str, size: int) -> tuple[Case, ...]:
     def ours(which: str) -> Case:
         def setup() -> Callable[[], object]:
-            m, data = _ours(which), corpus(kind, size)
+            m, data = twin(which, "utf8"), corpus(kind, size)
             return lambda: m.validate_utf8(data)
 
         return Case(which, setup, which)
@@ -90,12 +72,12 @@ def _validate_cases(kind: str, size: int) -> tuple[Case, ...]:
         return lambda: data.decode("utf-8")
 
     def wsaccel() -> Callable[[], object]:
-        validator_cls = _module("wsaccel.utf8validator").Utf8Validator
+        validator_cls = import_or_skip("wsaccel.utf8validator").Utf8Validator
         data = corpus(kind, size)
         return lambda: validator_cls().validate(data)
 
     def autobahn() -> Callable[[], object]:
-        validator_cls = _module("autobahn.websocket.utf8validator").Utf8Validator
+        validator_cls = import_or_skip("autobahn.websocket.utf8validator").Utf8Validator
         data = corpus(kind, size)
         return lambda: validator_cls().validate(data)
 
@@ -116,7 +98,7 @@ def _validate_cases(kind: str, size: int) -> tuple[Case, ...]:
 def _incremental_cases(kind: str, size: int) -> tuple[Case, ...]:
     def ours(which: str) -> Case:
         def setup() -> Callable[[], object]:
-            m, chunks = _ours(which), _chunks(corpus(kind, size))
+            m, chunks = twin(which, "utf8"), _chunks(corpus(kind, size))
 
             def run() -> bool:
                 validator = m.Utf8Validator()
@@ -142,7 +124,7 @@ def _incremental_cases(kind: str, size: int) -> tuple[Case, ...]:
 
     def peer(module: str) -> Callable[[], Callable[[], object]]:
         def setup() -> Callable[[], object]:
-            validator_cls = _module(module).Utf8Validator
+            validator_cls = import_or_skip(module).Utf8Validator
             chunks = [bytes(c) for c in _chunks(corpus(kind, size))]
 
             def run() -> object:
@@ -168,7 +150,7 @@ def _incremental_cases(kind: str, size: int) -> tuple[Case, ...]:
 def _decode_cases(kind: str, size: int) -> tuple[Case, ...]:
     def ours(which: str) -> Case:
         def setup() -> Callable[[], object]:
-            m, data = _ours(which), corpus(kind, size)
+            m, data = twin(which, "utf8"), corpus(kind, size)
             return lambda: m.decode_utf8(data)
 
         return Case(which, setup, which)

@@ -7,5 +7,8 @@
   ``wsaccel.utf8validator``); :func:`wsfast.accelerate.accelerate` is the explicit way to make
   websocket-client or autobahn use it (docs/compat.md).
 
+- ``wsfast.compat._patching`` records every change it makes to another library's modules, so
+  that it can be undone; ``wsfast.accelerate`` and ``wsaccel.patch_autobahn()`` go through it.
+
 Importing these modules patches nothing.
 """

@@ -16,7 +16,9 @@ from . import utf8validator, xormask
 
 
 def patch_autobahn() -> None:
-    """wsaccel's ``patch_autobahn()``, for today's autobahn: ``accelerate("autobahn")``."""
-    from ...accelerate import accelerate
+    """wsaccel's ``patch_autobahn()``, for today's autobahn: what ``accelerate("autobahn")``
+    does, recorded the same way (``wsfast.accelerate.restore`` undoes it)."""
+    from .. import _patching
+    from ._patchers import PATCHERS
 
-    accelerate("autobahn")
+    _patching.apply("autobahn", PATCHERS["autobahn"])

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import zlib
 from abc import ABC, abstractmethod
-from typing import Any
+from typing import Any, overload
 
 from .frame_protocol import CloseReason, Opcode, ParseFailed, RsvBits
 
@@ -87,6 +87,30 @@ def _split_parameters(header_item: str) -> list[tuple[str, str | None]]:
     return parameters
 
 
+class _WindowBits:
+    """An attribute holding a base-2 log of an LZ77 window, checked when set (RFC 7692 §7.1.2)."""
+
+    def __init__(self, doc: str) -> None:
+        self.__doc__ = doc
+        self._attribute = ""
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self._attribute = "_" + name
+
+    @overload
+    def __get__(self, instance: None, owner: type) -> _WindowBits: ...
+    @overload
+    def __get__(self, instance: object, owner: type) -> int: ...
+    def __get__(self, instance: object | None, owner: type) -> _WindowBits | int:
+        if instance is None:
+            return self
+        value: int = getattr(instance, self._attribute)
+        return value
+
+    def __set__(self, instance: object, value: int) -> None:
+        setattr(instance, self._attribute, _check_window_bits(value))
+
+
 class PerMessageDeflate(Extension):
     """permessage-deflate (RFC 7692), with wsproto's parameters, negotiation and defaults.
 
@@ -99,6 +123,9 @@ class PerMessageDeflate(Extension):
 
     DEFAULT_CLIENT_MAX_WINDOW_BITS = 15
     DEFAULT_SERVER_MAX_WINDOW_BITS = 15
+
+    client_max_window_bits = _WindowBits("Base-2 log of the client's compression window (9-15).")
+    server_max_window_bits = _WindowBits("Base-2 log of the server's compression window (9-15).")
 
     def __init__(
         self,
@@ -124,24 +151,6 @@ class PerMessageDeflate(Extension):
         self._inbound_compressed: bool | None = None
         self._enabled = False
 
-    @property
-    def client_max_window_bits(self) -> int:
-        """Base-2 log of the client's compression window (9-15)."""
-        return self._client_max_window_bits
-
-    @client_max_window_bits.setter
-    def client_max_window_bits(self, value: int) -> None:
-        self._client_max_window_bits = _check_window_bits(value)
-
-    @property
-    def server_max_window_bits(self) -> int:
-        """Base-2 log of the server's compression window (9-15)."""
-        return self._server_max_window_bits
-
-    @server_max_window_bits.setter
-    def server_max_window_bits(self, value: int) -> None:
-        self._server_max_window_bits = _check_window_bits(value)
-
     def enabled(self) -> bool:
         return self._enabled
 
@@ -156,31 +165,40 @@ class PerMessageDeflate(Extension):
             items.append("server_no_context_takeover")
         return "; ".join(items)
 
-    def finalize(self, offer: str) -> None:
+    def _take_parameters(self, offer: str) -> dict[str, str | None]:
+        """Sets the no-context-takeover flags that the header item ``offer`` names; returns its
+        window-bits parameters, ``"client"``/``"server"`` -> value (None when it has none)."""
+        window_bits: dict[str, str | None] = {}
         for name, value in _split_parameters(offer):
             if name.startswith("client_no_context_takeover"):
                 self.client_no_context_takeover = True
             elif name.startswith("server_no_context_takeover"):
                 self.server_no_context_takeover = True
             elif name.startswith("client_max_window_bits"):
-                self.client_max_window_bits = int(value or "")
+                window_bits["client"] = value
             elif name.startswith("server_max_window_bits"):
-                self.server_max_window_bits = int(value or "")
+                window_bits["server"] = value
+        return window_bits
+
+    def finalize(self, offer: str) -> None:
+        window_bits = self._take_parameters(offer)
+        if "client" in window_bits:
+            self.client_max_window_bits = int(window_bits["client"] or "")
+        if "server" in window_bits:
+            self.server_max_window_bits = int(window_bits["server"] or "")
         self._enabled = True
 
     def accept(self, offer: str) -> bool | str | None:
+        window_bits = self._take_parameters(offer)
         client_bits: int | None = None
         server_bits: int | None = None
-        for name, value in _split_parameters(offer):
-            if name.startswith("client_no_context_takeover"):
-                self.client_no_context_takeover = True
-            elif name.startswith("server_no_context_takeover"):
-                self.server_no_context_takeover = True
-            elif name.startswith("client_max_window_bits"):
-                # RFC 7692 §7.1.2.2: a client may send the parameter without a value.
-                client_bits = self.client_max_window_bits if value is None else int(value)
-            elif name.startswith("server_max_window_bits"):
-                server_bits = self.server_max_window_bits if value is None else int(value)
+        # RFC 7692 §7.1.2.2: a client may send client_max_window_bits without a value.
+        if "client" in window_bits:
+            value = window_bits["client"]
+            client_bits = self.client_max_window_bits if value is None else int(value)
+        if "server" in window_bits:
+            value = window_bits["server"]
+            server_bits = self.server_max_window_bits if value is None else int(value)
         response: list[str] = []
         if self.client_no_context_takeover:
             response.append("client_no_context_takeover")

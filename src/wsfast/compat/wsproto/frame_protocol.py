@@ -12,6 +12,8 @@ from __future__ import annotations
 from enum import IntEnum
 from typing import NamedTuple
 
+from ...exceptions import WebSocketError
+
 # RFC 6455 §5.2: length encodings of the base framing protocol.
 PAYLOAD_LENGTH_TWO_BYTE = 126
 PAYLOAD_LENGTH_EIGHT_BYTE = 127
@@ -88,8 +90,11 @@ MAX_CLOSE_REASON = 4999
 NULL_MASK = b"\x00\x00\x00\x00"
 
 
-class ParseFailed(Exception):
-    """The peer broke the framing protocol; ``code`` is the close code to fail with."""
+class ParseFailed(WebSocketError):
+    """The peer broke the framing protocol; ``code`` is the close code to fail with.
+
+    wsproto derives it from Exception; here it is also a :class:`wsfast.exceptions.WebSocketError`.
+    """
 
     def __init__(self, msg: str, code: CloseReason = CloseReason.PROTOCOL_ERROR) -> None:
         super().__init__(msg)

@@ -42,8 +42,18 @@ def _h11() -> Any:
     return h11
 
 
-def _has_upgrade_token(tokens: list[str] | None) -> bool:
-    return tokens is not None and any(token.lower() == "upgrade" for token in tokens)
+def _require_connection_upgrade(tokens: list[str] | None) -> None:
+    """RFC 6455 §4.1, §4.2.1: a Connection header with the token "Upgrade" (any case)."""
+    if tokens is None or not any(token.lower() == "upgrade" for token in tokens):
+        raise RemoteProtocolError(
+            "Missing header, 'Connection: Upgrade'", event_hint=_reject_hint()
+        )
+
+
+def _require_upgrade_websocket(upgrade: bytes) -> None:
+    """RFC 6455 §4.1, §4.2.1: an Upgrade header whose value is "websocket" (any case)."""
+    if upgrade.lower() != WEBSOCKET_UPGRADE:
+        raise RemoteProtocolError("Missing header, 'Upgrade: websocket'", event_hint=_reject_hint())
 
 
 def _reject_hint() -> RejectConnection:
@@ -186,10 +196,7 @@ class H11Handshake:
             elif name == b"upgrade":
                 upgrade = value
             kept.append((name, value))
-        if not _has_upgrade_token(connection_tokens):
-            raise RemoteProtocolError(
-                "Missing header, 'Connection: Upgrade'", event_hint=_reject_hint()
-            )
+        _require_connection_upgrade(connection_tokens)
         if version != WEBSOCKET_VERSION:
             # RFC 6455 §4.4: answer an unsupported version with the one this side speaks.
             raise RemoteProtocolError(
@@ -203,10 +210,7 @@ class H11Handshake:
             raise RemoteProtocolError(
                 "Missing header, 'Sec-WebSocket-Key'", event_hint=_reject_hint()
             )
-        if upgrade.lower() != WEBSOCKET_UPGRADE:
-            raise RemoteProtocolError(
-                "Missing header, 'Upgrade: websocket'", event_hint=_reject_hint()
-            )
+        _require_upgrade_websocket(upgrade)
         if host is None:
             raise RemoteProtocolError("Missing header, 'Host'", event_hint=_reject_hint())
         request = Request(
@@ -343,14 +347,8 @@ class H11Handshake:
                 upgrade = value
             else:
                 extra.append((name, value))
-        if not _has_upgrade_token(connection_tokens):
-            raise RemoteProtocolError(
-                "Missing header, 'Connection: Upgrade'", event_hint=_reject_hint()
-            )
-        if upgrade.lower() != WEBSOCKET_UPGRADE:
-            raise RemoteProtocolError(
-                "Missing header, 'Upgrade: websocket'", event_hint=_reject_hint()
-            )
+        _require_connection_upgrade(connection_tokens)
+        _require_upgrade_websocket(upgrade)
         if accept_token != generate_accept_token(self._nonce):
             raise RemoteProtocolError("Bad accept token", event_hint=_reject_hint())
         if subprotocol is not None and subprotocol not in request.subprotocols:

@@ -8,6 +8,8 @@ import os
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
+from ...exceptions import WebSocketError
+
 if TYPE_CHECKING:
     from .events import Event
 
@@ -15,8 +17,12 @@ if TYPE_CHECKING:
 ACCEPT_GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 
 
-class ProtocolError(Exception):
-    """Base class of :class:`LocalProtocolError` and :class:`RemoteProtocolError`."""
+class ProtocolError(WebSocketError):
+    """Base class of :class:`LocalProtocolError` and :class:`RemoteProtocolError`.
+
+    wsproto derives it from Exception; here it is also a :class:`wsfast.exceptions.WebSocketError`
+    so that one ``except`` catches every error wsfast raises. It is not
+    :class:`wsfast.exceptions.ProtocolError` (that one carries a close code)."""
 
 
 class LocalProtocolError(ProtocolError):
