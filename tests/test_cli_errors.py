@@ -5,11 +5,14 @@ traceback. The servers that fail on purpose are plain sockets in a thread."""
 from __future__ import annotations
 
 import contextlib
+import re
+import shutil
 import socket
 import subprocess
 import sys
 import threading
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -194,3 +197,47 @@ def test_serve_with_a_missing_certificate() -> None:
     result = run_wsfast("serve", "--port", "0", "--certfile", "/nonexistent/cert.pem")
     line = error_line(result, 1, "python -m wsfast serve")
     assert "cannot load the certificate '/nonexistent/cert.pem'" in line
+
+
+@pytest.fixture
+def self_signed_server(tmp_path: Path) -> Iterator[str]:
+    """``python -m wsfast serve`` with a self-signed certificate; yields its wss:// URL."""
+    if shutil.which("openssl") is None:
+        pytest.skip("openssl command not available to make a test certificate")
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(
+        [
+            "openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+            "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+            "-keyout", str(key), "-out", str(cert),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=TIMEOUT,
+    )  # fmt: skip
+    serve = ["serve", "--port", "0", "--certfile", str(cert), "--keyfile", str(key)]
+    process = subprocess.Popen(
+        [sys.executable, "-m", "wsfast", *serve],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        line = process.stdout.readline()
+        match = re.search(r"listening on (wss://\S+)", line)
+        assert match, f"unexpected first line from the server: {line!r}"
+        yield match.group(1)
+    finally:
+        process.kill()
+        process.communicate()
+
+
+def test_tls_certificate_check(self_signed_server: str) -> None:
+    result = run_wsfast("client", self_signed_server)
+    line = error_line(result, 1, "python -m wsfast client")
+    assert "TLS certificate check failed: self-signed certificate" in line
+    # --insecure skips the check: the client connects, then closes at the end of its input.
+    result = run_wsfast("client", "--insecure", self_signed_server)
+    assert (result.returncode, result.stderr) == (0, "")
+    assert result.stdout == f"connected to {self_signed_server}\nconnection closed: 1000\n"
