@@ -3,27 +3,122 @@
 Each command is a module with ``add_parser(subparsers)``, which registers its subparser and sets
 ``func`` (``args -> exit status``) as its default. :data:`COMMAND_MODULES` lists them; a module
 that is not importable in this version is left out, so a new command is one more entry.
+
+Every error is one line on stderr, ``PROG: error: MESSAGE`` (argparse's last line, without the
+usage lines above it), and the exit status says which kind it was: :data:`EXIT_FAILURE`,
+:data:`EXIT_USAGE` or :data:`EXIT_INTERRUPTED`. A traceback means a bug in wsfast.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import codecs
 import contextlib
 import importlib
 import logging
+import os
 import signal
+import socket
+import ssl
 import sys
+import threading
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, NoReturn
 
-__all__ = ["COMMAND_MODULES", "add_client_parser", "add_serve_parser", "build_parser", "main"]
+__all__ = [
+    "COMMAND_MODULES",
+    "EXIT_FAILURE",
+    "EXIT_INTERRUPTED",
+    "EXIT_OK",
+    "EXIT_USAGE",
+    "CommandError",
+    "add_client_parser",
+    "add_serve_parser",
+    "build_parser",
+    "main",
+    "version",
+]
 
 #: Modules that define ``add_parser(subparsers)``, in the order ``--help`` lists them.
 COMMAND_MODULES = ("wsfast.cli:serve", "wsfast.cli:client", "wsfast.bench.cli")
 
 #: Largest message the echo server accepts by default (Autobahn's largest case is 16 MiB).
 DEFAULT_SERVE_MAX_MESSAGE = 64 * 1024 * 1024
+
+#: Exit statuses. 2 is argparse's own status for a usage error; 130 is 128 + SIGINT, what a
+#: shell reports for a program stopped by Ctrl-C.
+EXIT_OK = 0
+EXIT_FAILURE = 1
+EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
+
+EXIT_STATUS_EPILOG = (
+    "Exit status: 0 success (serve: stopped by SIGTERM); 1 failure: connection refused, unknown "
+    "host, TLS error, handshake rejected (with its HTTP status), timeout, address in use, "
+    "unreadable certificate; 2 usage error: option, URI, header, port; 130 interrupted (Ctrl-C). "
+    "Errors are one line on stderr: 'PROG: error: MESSAGE'."
+)
+
+
+class CommandError(Exception):
+    """A failure a command reports as one line on stderr, exiting with ``status``
+    (:data:`EXIT_FAILURE` unless told otherwise)."""
+
+    def __init__(self, message: str, status: int = EXIT_FAILURE) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+def _one_line(text: str) -> str:
+    """``text`` on one line: a URI or header a user typed may hold a CR or LF."""
+    return " ".join(text.split())
+
+
+class _Parser(argparse.ArgumentParser):
+    """An argparse parser whose usage errors are one line (no usage block), status 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {_one_line(message)}\n")
+
+
+def version() -> str:
+    """``wsfast VERSION (IMPLEMENTATION, SIMD LEVEL)``, what ``--version`` prints."""
+    import wsfast
+    from wsfast import masking
+
+    simd_level = getattr(wsfast, "simd_level", None) or masking.simd_level
+    return f"wsfast {wsfast.__version__} ({wsfast.implementation}, {simd_level()})"
+
+
+def _port(text: str) -> int:
+    try:
+        port = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid port {text!r}: not a number") from None
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"invalid port {port}: not in 0-65535")
+    return port
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = 0.0
+    if not value > 0:  # also refuses nan
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}")
+    return value
 
 
 # --- serve -------------------------------------------------------------------------------------
@@ -36,12 +131,15 @@ def add_serve_parser(subparsers: Any) -> None:
         help="run an echo server",
         description="Run a WebSocket echo server: every message received is sent back as is "
         "(text as text, binary as binary). This is the server Autobahn|Testsuite tests.",
+        epilog=EXIT_STATUS_EPILOG,
     )
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (127.0.0.1)")
-    parser.add_argument("--port", type=int, default=9001, help="port to listen on (9001)")
+    parser.add_argument(
+        "--port", type=_port, default=9001, help="port to listen on (9001; 0: any free port)"
+    )
     parser.add_argument(
         "--max-message-size",
-        type=int,
+        type=_positive_int,
         default=DEFAULT_SERVE_MAX_MESSAGE,
         help=f"largest message accepted, in bytes ({DEFAULT_SERVE_MAX_MESSAGE})",
     )
@@ -59,46 +157,58 @@ async def _echo(ws: Any) -> None:
         await ws.send(message)
 
 
-async def _serve(args: argparse.Namespace) -> None:
+def _server_ssl_context(args: argparse.Namespace) -> ssl.SSLContext | None:
+    if not args.certfile:
+        if args.keyfile:
+            raise CommandError("--keyfile needs --certfile", EXIT_USAGE)
+        return None
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    try:
+        context.load_cert_chain(args.certfile, args.keyfile)
+    except (OSError, ssl.SSLError) as exc:
+        raise CommandError(f"cannot load the certificate {args.certfile!r}: {exc}") from None
+    return context
+
+
+async def _serve(args: argparse.Namespace) -> int:
     from .asyncio import serve
 
-    ssl_context = None
-    if args.certfile:
-        import ssl
+    ssl_context = _server_ssl_context(args)
+    try:
+        server = await serve(
+            _echo,
+            args.host,
+            args.port,
+            max_message_size=args.max_message_size,
+            compression=None if args.no_compression else "deflate",
+            ssl=ssl_context,
+        )
+    except OSError as exc:
+        raise CommandError(f"cannot listen on {args.host}:{args.port}: {_os_reason(exc)}") from None
+    async with server:
+        loop = asyncio.get_running_loop()
+        stop: asyncio.Future[int] = loop.create_future()
 
-        ssl_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-        ssl_context.load_cert_chain(args.certfile, args.keyfile)
-    async with serve(
-        _echo,
-        args.host,
-        args.port,
-        max_message_size=args.max_message_size,
-        compression=None if args.no_compression else "deflate",
-        ssl=ssl_context,
-    ) as server:
+        def request_stop(signum: int) -> None:
+            if not stop.done():
+                stop.set_result(signum)
+
+        # Installed before the "listening" line: whoever reads that line may signal at once.
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(NotImplementedError, RuntimeError):  # Windows: Ctrl-C
+                loop.add_signal_handler(signum, request_stop, signum)  # raises KeyboardInterrupt
         scheme = "wss" if ssl_context else "ws"
         for sock in server.sockets:
             host, port = sock.getsockname()[:2]
             print(f"wsfast echo server listening on {scheme}://{host}:{port}", flush=True)
-        loop = asyncio.get_running_loop()
-        stop = loop.create_future()
-
-        def request_stop() -> None:
-            if not stop.done():
-                stop.set_result(None)
-
-        for signum in (signal.SIGINT, signal.SIGTERM):
-            with contextlib.suppress(NotImplementedError, RuntimeError):
-                loop.add_signal_handler(signum, request_stop)
-        await stop
+        stopped_by = await stop
     print("server stopped", flush=True)
+    return EXIT_INTERRUPTED if stopped_by == signal.SIGINT else EXIT_OK
 
 
 def run_serve(args: argparse.Namespace) -> int:
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING)
-    with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(_serve(args))
-    return 0
+    return asyncio.run(_serve(args))
 
 
 # --- client ------------------------------------------------------------------------------------
@@ -111,19 +221,79 @@ def add_client_parser(subparsers: Any) -> None:
         help="interactive client",
         description="Connect to a WebSocket server: every line typed is sent as a text message, "
         "every message received is printed (binary ones as hex). End with Ctrl-D.",
+        epilog=EXIT_STATUS_EPILOG,
     )
-    parser.add_argument("uri", help="ws:// or wss:// URI")
+    parser.add_argument("uri", type=_websocket_uri, help="ws:// or wss:// URI")
     parser.add_argument(
         "--subprotocol", action="append", default=[], help="offer this subprotocol (repeatable)"
     )
     parser.add_argument(
-        "--header", action="append", default=[], help="extra request header NAME:VALUE"
+        "-H",
+        "--header",
+        type=_header,
+        action="append",
+        default=[],
+        metavar="NAME:VALUE",
+        help="extra request header (repeatable)",
     )
     parser.add_argument(
         "--no-compression", action="store_true", help="do not offer permessage-deflate"
     )
     parser.add_argument("--insecure", action="store_true", help="wss: skip certificate checks")
+    parser.add_argument(
+        "--open-timeout",
+        type=_positive_float,
+        default=10.0,
+        metavar="SECONDS",
+        help="time allowed to connect: DNS, TCP, TLS and the opening handshake (10)",
+    )
     parser.set_defaults(func=run_client)
+
+
+def _websocket_uri(text: str) -> str:
+    """Checks the URI as :func:`~wsfast.handshake.parse_uri` will, when the arguments are read."""
+    from .handshake import parse_uri
+
+    try:
+        parse_uri(text)
+    except ValueError as exc:
+        reason = str(exc)
+        if repr(text) not in reason:  # urlsplit's own errors ("Invalid IPv6 URL") do not say
+            reason = f"invalid URI {text!r}: {reason}"
+        scheme, sep, rest = text.partition("://")
+        if sep and scheme.lower() in ("http", "https"):
+            reason += f" (did you mean {'ws' if scheme.lower() == 'http' else 'wss'}://{rest}?)"
+        raise argparse.ArgumentTypeError(reason) from None
+    return text
+
+
+def _header(text: str) -> tuple[str, str]:
+    name, sep, value = text.partition(":")
+    if not sep or not name.strip():
+        raise argparse.ArgumentTypeError(f"expected NAME:VALUE, got {text!r}")
+    # The name and value rules (a token; no CR, LF or other control characters) are applied by
+    # the request builder, before connecting: see _check_request.
+    return name.strip(" \t"), value.strip(" \t")
+
+
+#: A Sec-WebSocket-Key for a request that is built but never sent (RFC 6455 §1.3's sample nonce).
+_SAMPLE_KEY = "dGhlIHNhbXBsZSBub25jZQ=="
+
+
+def _check_request(args: argparse.Namespace) -> None:
+    """Builds the opening handshake request once, without sending it, so that a subprotocol or
+    header the handshake would refuse is a usage error, reported before connecting."""
+    from .handshake import build_request, parse_uri
+
+    try:
+        build_request(
+            parse_uri(args.uri),
+            _SAMPLE_KEY,
+            subprotocols=args.subprotocol,
+            extra_headers=args.header,
+        )
+    except ValueError as exc:
+        raise CommandError(str(exc), EXIT_USAGE) from None
 
 
 def _show(message: str | bytes) -> str:
@@ -132,65 +302,120 @@ def _show(message: str | bytes) -> str:
     return f"< (binary, {len(message)} bytes) {message.hex()}"
 
 
+def _os_reason(exc: OSError) -> str:
+    if isinstance(exc, ssl.SSLCertVerificationError):
+        return f"TLS certificate check failed: {exc.verify_message}"
+    if isinstance(exc, ssl.SSLError):
+        return f"TLS handshake failed: {exc}"
+    if isinstance(exc, socket.gaierror):
+        return f"unknown host ({exc.strerror})"
+    if isinstance(exc, TimeoutError) and str(exc):
+        return str(exc)
+    if isinstance(exc, ConnectionRefusedError):
+        return "connection refused"
+    return exc.strerror or str(exc) or type(exc).__name__
+
+
+def _connect_failure(exc: Exception) -> str:
+    """What went wrong, in a few words, for an exception raised by
+    :func:`wsfast.asyncio.connect`."""
+    from .asyncio import InvalidStatus
+
+    if isinstance(exc, InvalidStatus):
+        return f"handshake rejected with HTTP {exc.status} {exc.reason}".rstrip()
+    if isinstance(exc, OSError):
+        return _os_reason(exc)
+    return str(exc)
+
+
+def _start_stdin_reader(loop: asyncio.AbstractEventLoop) -> asyncio.Queue[str | None]:
+    """Lines typed on stdin (without their line end), then None at the end of input.
+
+    A daemon thread reads the file descriptor itself: a thread of the loop's executor would be
+    joined at exit, so a read blocked on the terminal would keep the process alive after Ctrl-C,
+    and a daemon thread blocked in ``sys.stdin``'s buffered reader can abort the interpreter's
+    shutdown (its lock is held).
+    """
+    lines: asyncio.Queue[str | None] = asyncio.Queue()
+
+    def put(line: str | None) -> None:
+        with contextlib.suppress(RuntimeError):  # the loop is closed: nobody is reading
+            loop.call_soon_threadsafe(lines.put_nowait, line)
+
+    def read() -> None:
+        decoder = codecs.getincrementaldecoder(sys.stdin.encoding or "utf-8")("replace")
+        pending = ""
+        while True:
+            try:
+                chunk = os.read(sys.stdin.fileno(), 65536)
+            except (OSError, ValueError):  # stdin closed or not a file
+                chunk = b""
+            *complete, pending = (pending + decoder.decode(chunk, final=not chunk)).split("\n")
+            for line in complete:
+                put(line.removesuffix("\r"))
+            if not chunk:
+                if pending:
+                    put(pending)
+                put(None)
+                return
+
+    threading.Thread(target=read, name="wsfast-client-stdin", daemon=True).start()
+    return lines
+
+
 async def _client(args: argparse.Namespace) -> int:
-    from .asyncio import ConnectionClosed, connect
+    from .asyncio import ConnectionClosed, InvalidHandshake, connect
 
-    headers = []
-    for item in args.header:
-        name, sep, value = item.partition(":")
-        if not sep:
-            print(f"--header needs NAME:VALUE, got {item!r}", file=sys.stderr)
-            return 2
-        headers.append((name.strip(), value.strip()))
+    _check_request(args)
     ssl_context = None
-    if args.uri.startswith("wss:") and args.insecure:
-        import ssl
-
+    if args.uri.lower().startswith("wss:") and args.insecure:
         ssl_context = ssl.create_default_context()
         ssl_context.check_hostname = False
         ssl_context.verify_mode = ssl.CERT_NONE
+    try:
+        ws = await connect(
+            args.uri,
+            subprotocols=args.subprotocol,
+            additional_headers=args.header,
+            compression=None if args.no_compression else "deflate",
+            ssl=ssl_context,
+            open_timeout=args.open_timeout,
+        )
+    except (OSError, InvalidHandshake) as exc:  # TimeoutError is an OSError
+        raise CommandError(f"cannot connect to {args.uri}: {_connect_failure(exc)}") from None
+    subprotocol = f" ({ws.subprotocol})" if ws.subprotocol else ""
+    print(f"connected to {args.uri}{subprotocol}", flush=True)
 
-    loop = asyncio.get_running_loop()
-    async with connect(
-        args.uri,
-        subprotocols=args.subprotocol,
-        additional_headers=headers,
-        compression=None if args.no_compression else "deflate",
-        ssl=ssl_context,
-    ) as ws:
-        print(f"connected to {args.uri}" + (f" ({ws.subprotocol})" if ws.subprotocol else ""))
+    async def printer() -> None:
+        with contextlib.suppress(ConnectionClosed):
+            async for message in ws:
+                print(_show(message), flush=True)
 
-        async def printer() -> None:
-            try:
-                async for message in ws:
-                    print(_show(message), flush=True)
-            except ConnectionClosed:
-                pass
-
-        printing = asyncio.ensure_future(printer())
-        try:
-            while True:
-                line = await loop.run_in_executor(None, sys.stdin.readline)
-                if not line or printing.done():
-                    break
-                await ws.send(line.rstrip("\n"))
-        except ConnectionClosed:
-            pass
-        if not printing.done():
-            await ws.close()
+    lines = _start_stdin_reader(asyncio.get_running_loop())
+    printing = asyncio.ensure_future(printer())
+    next_line: asyncio.Future[str | None] | None = None
+    try:
+        while True:
+            next_line = asyncio.ensure_future(lines.get())
+            await asyncio.wait((next_line, printing), return_when=asyncio.FIRST_COMPLETED)
+            line = next_line.result() if next_line.done() else None
+            if line is None:  # end of input, or the server closed the connection
+                break
+            await ws.send(line)
+    except ConnectionClosed:
+        pass
+    finally:
+        # Also on Ctrl-C (this task cancelled): a closing handshake, not a dropped connection.
+        if next_line is not None:
+            next_line.cancel()
+        await ws.close()
         await printing
-        print(f"connection closed: {ws.close_code} {ws.close_reason}".rstrip())
-    return 0
+    print(f"connection closed: {ws.close_code} {ws.close_reason}".rstrip(), flush=True)
+    return EXIT_OK
 
 
 def run_client(args: argparse.Namespace) -> int:
-    try:
-        return asyncio.run(_client(args))
-    except KeyboardInterrupt:
-        return 130
-    except OSError as exc:
-        print(f"cannot connect to {args.uri}: {exc}", file=sys.stderr)
-        return 1
+    return asyncio.run(_client(args))
 
 
 # --- the parser ---------------------------------------------------------------------------------
@@ -198,9 +423,15 @@ def run_client(args: argparse.Namespace) -> int:
 _BUILTIN = {"wsfast.cli:serve": add_serve_parser, "wsfast.cli:client": add_client_parser}
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(prog: str = "wsfast") -> argparse.ArgumentParser:
     """The top-level parser, with one subparser per available command."""
-    parser = argparse.ArgumentParser(prog="python -m wsfast", description=__doc__.split("\n")[0])
+    parser = _Parser(prog=prog, description=__doc__.split("\n")[0], epilog=EXIT_STATUS_EPILOG)
+    parser.add_argument(
+        "--version",
+        action="version",
+        version=version(),
+        help="print the version, the implementation (compiled or python) and the SIMD level",
+    )
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     subparsers.required = True
     for name in COMMAND_MODULES:
@@ -217,7 +448,20 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of ``python -m wsfast`` and the ``wsfast`` script."""
-    args = build_parser().parse_args(argv)
-    return int(args.func(args) or 0)
+def main(argv: Sequence[str] | None = None, prog: str = "wsfast") -> int:
+    """Entry point of the ``wsfast`` script (and of ``python -m wsfast``, with that ``prog``).
+
+    Returns the exit status; usage errors exit from argparse (:data:`EXIT_USAGE`).
+    """
+    try:
+        args, unrecognized = build_parser(prog).parse_known_args(argv)
+        command_prog = f"{prog} {args.command}"
+        try:
+            if unrecognized:  # blamed on the command, whose --help lists its options
+                raise CommandError(f"unrecognized arguments: {' '.join(unrecognized)}", EXIT_USAGE)
+            return int(args.func(args) or EXIT_OK)
+        except CommandError as exc:
+            print(f"{command_prog}: error: {_one_line(str(exc))}", file=sys.stderr)
+            return exc.status
+    except KeyboardInterrupt:
+        return EXIT_INTERRUPTED
