@@ -9,10 +9,10 @@ from typing import Any
 
 from ..connection import ClientConnection
 from ..events import Accepted, HandshakeFailed, Rejected
+from ..exceptions import InvalidHandshake, InvalidStatus
 from ..extensions import PerMessageDeflate
 from ..handshake import parse_uri
 from ..http11 import Headers
-from ..exceptions import InvalidHandshake, InvalidStatus
 from .connection import WebSocket, wait_for_open
 from .server import _compression
 
