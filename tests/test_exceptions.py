@@ -30,8 +30,9 @@ PENDING_MOVE: set[str] = set()
 #: The wsproto drop-in keeps wsproto's exceptions where wsproto has them (ProtocolError,
 #: LocalProtocolError, RemoteProtocolError, ParseFailed), but under WebSocketError too.
 DROP_IN = "wsfast.compat.wsproto"
-#: The benchmark tool's Skip/PlotUnavailable steer the tool and never leave it.
-NOT_RAISED_TO_USERS = ("wsfast.bench", "wsfast.__main__")
+#: The benchmark tool's Skip/PlotUnavailable and the command line's CommandError steer the tool
+#: and never leave it (main() turns them into an exit status).
+NOT_RAISED_TO_USERS = ("wsfast.bench", "wsfast.__main__", "wsfast.cli")
 
 
 def _exception_classes(module: object) -> list[type[BaseException]]:
