@@ -19,16 +19,15 @@ control both ways, keepalive pings, timeouts and a graceful server shutdown.
 
 from __future__ import annotations
 
-from .client import ClientWebSocket, connect
-from .connection import (
+from ..exceptions import (
     ConnectionClosed,
     ConnectionClosedError,
     ConnectionClosedOK,
-    Data,
     InvalidHandshake,
     InvalidStatus,
-    WebSocket,
 )
+from .client import ClientWebSocket, connect
+from .connection import Data, WebSocket
 from .server import Server, ServerWebSocket, default_server_compression, serve
 
 __all__ = [

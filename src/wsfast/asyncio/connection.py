@@ -48,19 +48,16 @@ from ..exceptions import (
     ConnectionClosed,
     ConnectionClosedError,
     ConnectionClosedOK,
-    InvalidHandshake,
     InvalidState,
-    InvalidStatus,
 )
 from ..http11 import Headers
 
 __all__ = [
-    "ConnectionClosed",
-    "ConnectionClosedError",
-    "ConnectionClosedOK",
+    "JOIN_LIMIT",
+    "LARGE_PIECE",
+    "MAX_PENDING_PIECES",
+    "PENDING_FAILURE_DELAY",
     "Data",
-    "InvalidHandshake",
-    "InvalidStatus",
     "WebSocket",
 ]
 
