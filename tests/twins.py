@@ -10,7 +10,6 @@ module is missing, so CI cannot pass on the Python code alone.
 
 from __future__ import annotations
 
-import functools
 import importlib
 from types import ModuleType
 
@@ -43,35 +42,12 @@ def twin_fixture(name: str):  # type: ignore[no-untyped-def]
     return fixture
 
 
-#: The frame functions ``wsfast.connection`` takes from ``wsfast.frames``.
-FRAME_NAMES = (
-    "FrameParser",
-    "build_frame",
-    "build_frame_parts",
-    "parse_close",
-    "build_close_payload",
-)
-
-
-@functools.cache
-def _python_connection() -> ModuleType:
-    # The source file of wsfast.connection, executed as a module of its own, on the pure-Python
-    # frame twin: what WSFAST_NO_EXTENSIONS=1 runs, beside the compiled build in one process.
-    module = _speedups.load_source("wsfast.connection", "wsfast._connection_python_build")
-    frames = importlib.import_module("wsfast._frames_py")
-    for name in FRAME_NAMES:
-        setattr(module, name, getattr(frames, name))
-    return module
-
-
 def connection_build(kind: str) -> ModuleType:
     """The ``kind`` ("compiled" or "python") build of :mod:`wsfast.connection`, on the frame
     twin of the same kind. Under WSFAST_NO_EXTENSIONS=1, ``wsfast.connection`` itself is the
     Python build."""
     if kind == "python":
-        if _speedups.NO_EXTENSIONS:
-            return importlib.import_module("wsfast.connection")
-        return _python_connection()
+        return _speedups.python_build("wsfast.connection")
     load_twin("frames", "compiled")  # skips or errors as for the other hot paths
     module = importlib.import_module("wsfast.connection")
     if _speedups.loaded.get("wsfast.connection") != "compiled":

@@ -32,6 +32,7 @@ __all__ = [
     "load",
     "load_source",
     "loaded",
+    "python_build",
 ]
 
 
@@ -91,6 +92,35 @@ def load_source(fullname: str, as_name: str | None = None) -> ModuleType:
     except BaseException:
         del sys.modules[spec.name]
         raise
+    return module
+
+
+_python_builds: dict[str, ModuleType] = {}
+
+
+def python_build(fullname: str) -> ModuleType:
+    """The pure-Python build of one-source module ``fullname``, beside the compiled one: its source
+    executed as a module of its own, with every name it took from a compiled twin
+    (``wsfast._frames``...) taken from the Python twin instead (``wsfast._frames_py``). This is
+    what ``WSFAST_NO_EXTENSIONS=1`` runs, for tests and benchmarks that compare both builds in one
+    process. Built once."""
+    module = _python_builds.get(fullname)
+    if module is not None:
+        return module
+    if NO_EXTENSIONS:
+        module = importlib.import_module(fullname)
+    else:
+        module = load_source(fullname, f"{fullname}__python_build")
+        for name, value in list(vars(module).items()):
+            origin = getattr(value, "__module__", None)
+            if (
+                isinstance(origin, str)
+                and origin.startswith("wsfast._")
+                and loaded.get(origin[len("wsfast._") :]) == "compiled"
+            ):
+                twin = importlib.import_module(f"{origin}_py")
+                setattr(module, name, getattr(twin, value.__name__))
+    _python_builds[fullname] = module
     return module
 
 

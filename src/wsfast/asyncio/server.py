@@ -11,9 +11,10 @@ from typing import Any, cast
 
 from ..connection import ServerConnection, State
 from ..events import Request
+from ..exceptions import ConnectionClosed
 from ..extensions import PerMessageDeflate
 from ..handshake import OriginPolicy
-from .connection import ConnectionClosed, WebSocket
+from .connection import WebSocket
 
 __all__ = ["Server", "ServerWebSocket", "default_server_compression", "serve"]
 

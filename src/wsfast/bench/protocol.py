@@ -21,7 +21,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from .core import Case, Skip, Workload, import_or_skip, size_label, twin
+from .core import Case, Skip, Workload, import_or_skip, size_label
 
 ROUND_TRIPS = 100
 HANDSHAKES = 100
@@ -53,61 +53,39 @@ def _message(size: int) -> str:
     return (unit * (size // len(unit) + 1))[:size]
 
 
-_FRAME_NAMES = {
-    "_FrameParser": "FrameParser",
-    "_build_frame": "build_frame",
-    "_build_frame_parts": "build_frame_parts",
-    "_parse_close": "parse_close",
-    "_build_close_payload": "build_close_payload",
-}
+def _connection_build(kind: str) -> Any:
+    """``wsfast.connection`` compiled ("wsfast"), or its pure-Python build ("wsfast-python")."""
+    from wsfast import _speedups, connection
 
-
-class _UsingFramesTwin:
-    """While entered, ``wsfast.connection`` parses and builds frames with the twin of ``kind``
-    (compiled for "wsfast", pure Python otherwise); entering returns that module."""
-
-    def __init__(self, kind: str) -> None:
-        from wsfast import connection
-
-        frames = twin(kind, "frames")
-        self._connection = connection
-        self._chosen = {name: getattr(frames, source) for name, source in _FRAME_NAMES.items()}
-        self._saved: dict[str, Any] = {}
-
-    def __enter__(self) -> Any:
-        module_globals = vars(self._connection)
-        self._saved = {name: module_globals[name] for name in self._chosen}
-        module_globals.update(self._chosen)
-        return self._connection
-
-    def __exit__(self, *exc_info: object) -> None:
-        vars(self._connection).update(self._saved)
+    if kind == "wsfast":
+        if _speedups.loaded.get("wsfast.connection") != "compiled":
+            raise Skip("wsfast.connection is not compiled in this build")
+        return connection
+    return _speedups.python_build("wsfast.connection")
 
 
 def _ours(kind: str, size: int, deflate: bool) -> Callable[[], object]:
-    using_frames = _UsingFramesTwin(kind)
-    with using_frames as connection_module:
-        compression = True if deflate else None
-        client = connection_module.ClientConnection("ws://localhost/bench", compression=compression)
-        server = connection_module.ServerConnection(compression=compression)
-        server.receive_data(b"".join(client.data_to_send()))
-        server.events()
-        server.accept()
-        client.receive_data(b"".join(server.data_to_send()))
-        client.events()
-        if deflate and not client.extensions:
-            raise Skip("permessage-deflate was not negotiated")
+    connection_module = _connection_build(kind)
+    compression = True if deflate else None
+    client = connection_module.ClientConnection("ws://localhost/bench", compression=compression)
+    server = connection_module.ServerConnection(compression=compression)
+    server.receive_data(b"".join(client.data_to_send()))
+    server.events()
+    server.accept()
+    client.receive_data(b"".join(server.data_to_send()))
+    client.events()
+    if deflate and not client.extensions:
+        raise Skip("permessage-deflate was not negotiated")
     message = _message(size)
 
     def run() -> object:
-        with using_frames:
-            for _ in range(ROUND_TRIPS):
-                client.send_text(message)
-                server.receive_data(b"".join(client.data_to_send()))
-                for event in server.events():
-                    server.send_text(event.data)
-                client.receive_data(b"".join(server.data_to_send()))
-                result = client.events()
+        for _ in range(ROUND_TRIPS):
+            client.send_text(message)
+            server.receive_data(b"".join(client.data_to_send()))
+            for event in server.events():
+                server.send_text(event.data)
+            client.receive_data(b"".join(server.data_to_send()))
+            result = client.events()
         assert result[0].data == message  # type: ignore[attr-defined]
         return result
 
@@ -182,16 +160,15 @@ def _wsproto(size: int, deflate: bool) -> Callable[[], object]:
 
 
 def _handshake_ours(kind: str) -> Callable[[], object]:
-    using_frames = _UsingFramesTwin(kind)
+    connection_module = _connection_build(kind)
 
     def run() -> object:
-        with using_frames as connection_module:
-            for _ in range(HANDSHAKES):
-                server = connection_module.ServerConnection()
-                server.receive_data(REQUEST)
-                server.events()
-                server.accept()
-                out = server.data_to_send()
+        for _ in range(HANDSHAKES):
+            server = connection_module.ServerConnection()
+            server.receive_data(REQUEST)
+            server.events()
+            server.accept()
+            out = server.data_to_send()
         assert out[0].startswith(b"HTTP/1.1 101 ")
         return out
 
