@@ -135,15 +135,6 @@ class FrameParser:
         ``exc.frames`` (a list; the caller may still deliver them). Once failed, the parser stays
         failed: every later call raises an equal error (with ``exc.frames == []``).
         """
-    def feed_packed(self, data: Buffer) -> tuple[list[int], bytes]:
-        """Lower-level :meth:`feed`: no Python object per frame.
-
-        Returns ``(headers, payloads)``: ``payloads`` is one bytes object holding the unmasked
-        payloads of the completed frames back to back, and ``headers`` is a flat list of two ints
-        per frame: ``flags`` (the first header byte: FIN 0x80, RSV1 0x40, RSV2 0x20, RSV3 0x10,
-        opcode in the low 4 bits) and the payload length; the offsets follow from the lengths.
-        Same checks and errors as :meth:`feed` (``exc.frames`` is then ``[]``).
-        """
     @property
     def buffered(self) -> int:
         """Bytes of the incomplete frame held so far (header and payload); 0 once failed."""

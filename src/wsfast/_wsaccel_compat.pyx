@@ -4,7 +4,8 @@
 
 The twin of ``_wsaccel_compat_py.py``; ``_wsaccel_compat.pyi`` documents the shared interface and
 the behaviour of wsaccel 0.6.7 that both reproduce. Masking uses the kernels of ``csrc/mask_*.c``
-(RFC 6455 §5.3), validation those of ``csrc/utf8_*.c`` (RFC 6455 §8.1), both linked in here.
+(RFC 6455 §5.3), validation those of ``csrc/utf8_*.c`` (RFC 6455 §8.1), both through
+``wsfast._kernels`` (whose SIMD level applies here too).
 """
 
 from cpython.buffer cimport (
@@ -20,38 +21,14 @@ from cpython.bytes cimport (
     PyBytes_FromStringAndSize,
     PyBytes_GET_SIZE,
 )
-from libc.stdint cimport uint8_t, uint64_t
+from libc.stdint cimport uint8_t
 from libc.stdlib cimport free, malloc
 
-import os
-
-cdef extern from "cpu.h":
-    const char *wsf_simd_level_name(int level)
-    int wsf_cpu_max_level()
-
-cdef extern from "mask.h":
-    void wsf_mask(uint8_t *dst, const uint8_t *src, size_t length, const uint8_t *key,
-                  size_t phase) nogil
-    void wsf_mask_short(uint8_t *dst, const uint8_t *src, size_t length, const uint8_t *key,
-                        size_t phase) nogil
-    int wsf_mask_select(int level)
-
-cdef extern from "utf8.h":
-    ctypedef struct wsf_utf8_state:
-        uint64_t offset
-        uint64_t error_offset
-        uint8_t need
-        uint8_t lo
-        uint8_t hi
-        uint8_t failed
-    void wsf_utf8_reset(wsf_utf8_state *s)
-    int wsf_utf8_feed(wsf_utf8_state *s, const uint8_t *data, size_t length) nogil
+from wsfast._kernels cimport mask_bytes, utf8_feed, wsf_utf8_reset, wsf_utf8_state
 
 cdef enum:
     # Below this size the kernel finishes faster than a GIL release and re-acquire would.
     NOGIL_THRESHOLD = 65536
-    # Below this size a kernel call (dispatch, key rotation) costs more than the inline loop.
-    SHORT_MASK = 16
 
 
 # --- buffers ---------------------------------------------------------------------------------
@@ -109,17 +86,6 @@ cdef int _open(_ByteView bv, object obj) except -1:
         bv.gathered[i] = src[i * stride]
     bv.data = bv.gathered
     return 0
-
-
-cdef inline void _mask_into(uint8_t *dst, const uint8_t *src, Py_ssize_t length,
-                            const uint8_t *key, size_t phase) noexcept:
-    if length < SHORT_MASK:
-        wsf_mask_short(dst, src, length, key, phase)
-    elif length >= NOGIL_THRESHOLD:
-        with nogil:
-            wsf_mask(dst, src, length, key, phase)
-    else:
-        wsf_mask(dst, src, length, key, phase)
 
 
 # --- xormask ---------------------------------------------------------------------------------
@@ -193,7 +159,7 @@ cdef class XorMaskerSimple:
             # bytes are immutable: their memory needs no buffer export, even without the GIL.
             length = PyBytes_GET_SIZE(data)
             out = PyBytes_FromStringAndSize(NULL, length)
-            _mask_into(<uint8_t *>PyBytes_AS_STRING(out),
+            mask_bytes(<uint8_t *>PyBytes_AS_STRING(out),
                        <const uint8_t *>PyBytes_AS_STRING(data), length, self.mask, self.ptr & 3)
         elif data is None:
             return b""
@@ -203,7 +169,7 @@ cdef class XorMaskerSimple:
             _open(bv, data)
             length = bv.length
             out = PyBytes_FromStringAndSize(NULL, length)
-            _mask_into(<uint8_t *>PyBytes_AS_STRING(out), bv.data, length, self.mask,
+            mask_bytes(<uint8_t *>PyBytes_AS_STRING(out), bv.data, length, self.mask,
                        self.ptr & 3)
         self.ptr += length
         return out
@@ -374,9 +340,9 @@ cdef class Utf8Validator:
         if length >= NOGIL_THRESHOLD:
             # bytes are immutable and other buffers are pinned by their export.
             with nogil:
-                ok = wsf_utf8_feed(&self.s, data, length)
+                ok = utf8_feed(&self.s, data, length)
         else:
-            ok = wsf_utf8_feed(&self.s, data, length)
+            ok = utf8_feed(&self.s, data, length)
         if ok:
             self.i += length
             return True, self.s.need == 0, length, self.i
@@ -401,25 +367,11 @@ def _valid_prefix(buf):
     cdef _ByteView bv
     if PyBytes_CheckExact(buf):
         wsf_utf8_reset(&s)
-        return wsf_utf8_feed(&s, <const uint8_t *>PyBytes_AS_STRING(buf),
-                             PyBytes_GET_SIZE(buf)) != 0
+        return utf8_feed(&s, <const uint8_t *>PyBytes_AS_STRING(buf),
+                         PyBytes_GET_SIZE(buf)) != 0
     if buf is None:
         raise TypeError("'NoneType' is not iterable")
     bv = _ByteView.__new__(_ByteView)
     _open(bv, buf)
     wsf_utf8_reset(&s)
-    return wsf_utf8_feed(&s, bv.data, bv.length) != 0
-
-
-# --- kernel selection ------------------------------------------------------------------------
-
-_LEVEL_NUMBERS = {"scalar": 0, "sse2": 1, "neon": 1, "avx2": 2, "avx512": 3}
-
-
-def _select_from_environment():
-    # The same choice as wsfast._mask: WSFAST_SIMD caps the kernel, the CPU decides the rest.
-    requested = os.environ.get("WSFAST_SIMD", "").strip().lower()
-    wsf_mask_select(_LEVEL_NUMBERS.get(requested, 3))
-
-
-_select_from_environment()
+    return utf8_feed(&s, bv.data, bv.length) != 0
