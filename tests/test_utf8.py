@@ -353,13 +353,6 @@ def test_buffer_types(impl: ModuleType) -> None:
         impl.decode_utf8(memoryview(b"abcdef")[::2])  # not contiguous
 
 
-def test_simd_level_names(impl: ModuleType) -> None:
-    levels = impl.available_simd_levels()
-    assert impl.simd_level() in levels
-    with pytest.raises(ValueError):
-        impl.set_simd_level("mmx")
-
-
 def test_public_module_exports() -> None:
     from wsfast import utf8
 
