@@ -45,20 +45,6 @@ from wsfast._kernels cimport (
     xor_mask,
 )
 
-__all__ = [
-    "MAX_CONTROL_PAYLOAD",
-    "Frame",
-    "FrameParser",
-    "build_close_payload",
-    "build_frame",
-    "build_frame_into",
-    "build_frame_parts",
-    "frame_header_size",
-    "is_valid_close_code",
-    "parse_close",
-    "random_mask_key",
-]
-
 #: Largest payload of a control frame (RFC 6455 §5.5).
 MAX_CONTROL_PAYLOAD = 125
 

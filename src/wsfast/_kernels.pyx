@@ -28,9 +28,6 @@ cdef extern from "utf8.h":
     int wsf_utf8_valid(const uint8_t *data, size_t length) nogil
     int wsf_utf8_select(int level)
 
-__all__ = ["available_simd_levels", "set_simd_level", "simd_level"]
-
-
 cdef void xor_mask(uint8_t *dst, const uint8_t *src, size_t length, const uint8_t *key,
                size_t phase) noexcept nogil:
     wsf_mask(dst, src, length, key, phase)

@@ -8,8 +8,6 @@ from __future__ import annotations
 from ._simd import environment_level, level_number
 from ._typing import Buffer
 
-__all__ = ["available_simd_levels", "byte_view", "set_simd_level", "simd_level"]
-
 
 def available_simd_levels() -> list[str]:
     """The pure-Python build has no SIMD kernels: only ``"python"``."""

@@ -10,24 +10,15 @@ big-integer conversions grow worse than linearly.)
 
 from __future__ import annotations
 
-from ._kernels_py import available_simd_levels, byte_view, set_simd_level, simd_level
+from ._kernels_py import available_simd_levels as available_simd_levels
+from ._kernels_py import byte_view
+from ._kernels_py import set_simd_level as set_simd_level
+from ._kernels_py import simd_level as simd_level
 from ._typing import Buffer
-
-__all__ = [
-    "Masker",
-    "available_simd_levels",
-    "mask",
-    "mask_inplace",
-    "set_simd_level",
-    "simd_level",
-]
 
 
 def _read_key(key: Buffer) -> bytes:
-    try:
-        view = memoryview(key)
-    except TypeError:
-        raise TypeError(f"mask key must be a bytes-like object, not {type(key).__name__}") from None
+    view = byte_view(key, "mask key")
     if view.nbytes != 4:
         raise ValueError(f"mask key must be 4 bytes, got {view.nbytes}")
     return view.tobytes()

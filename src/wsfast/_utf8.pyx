@@ -22,18 +22,6 @@ from wsfast._kernels cimport (
 from wsfast._kernels import available_simd_levels, set_simd_level, simd_level
 from wsfast.exceptions import InvalidUTF8
 
-__all__ = [
-    "InvalidUTF8",
-    "Utf8Validator",
-    "available_simd_levels",
-    "decode_utf8",
-    "invalid_utf8_offset",
-    "set_simd_level",
-    "simd_level",
-    "utf8_bytes",
-    "validate_utf8",
-]
-
 # Above this size the kernel runs long enough (tens of microseconds) for a GIL release to pay.
 cdef enum:
     NOGIL_THRESHOLD = 262144

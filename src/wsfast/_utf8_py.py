@@ -12,21 +12,12 @@ from __future__ import annotations
 
 import codecs
 
-from ._kernels_py import available_simd_levels, byte_view, set_simd_level, simd_level
+from ._kernels_py import available_simd_levels as available_simd_levels
+from ._kernels_py import byte_view
+from ._kernels_py import set_simd_level as set_simd_level
+from ._kernels_py import simd_level as simd_level
 from ._typing import Buffer
 from .exceptions import InvalidUTF8
-
-__all__ = [
-    "InvalidUTF8",
-    "Utf8Validator",
-    "available_simd_levels",
-    "decode_utf8",
-    "invalid_utf8_offset",
-    "set_simd_level",
-    "simd_level",
-    "utf8_bytes",
-    "validate_utf8",
-]
 
 
 def _lead(byte: int) -> tuple[int, int, int] | None:
