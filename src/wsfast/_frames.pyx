@@ -36,6 +36,8 @@ from wsfast._kernels cimport (
     SHORT_MASK,
     get_buffer,
     mask_bytes,
+    masked_copy,
+    read_mask_key,
     utf8_feed,
     utf8_valid,
     wsf_mask_short,
@@ -337,9 +339,9 @@ cdef class FrameParser:
 
     # A parser belongs to one connection and direction, but a program that shares one between
     # threads must get garbled frames or errors, never corrupted memory: _parse() keeps offsets
-    # into _header and into the payload being filled between statements. With the GIL no other thread runs in between (nothing in _parse() releases it);
-    # on free-threaded builds a critical section on the parser serialises feed() instead (it
-    # compiles to nothing on other builds).
+    # into _header and into the payload being filled between statements. With the GIL no other
+    # thread runs in between (nothing in _parse() releases it); on free-threaded builds a critical
+    # section on the parser serialises feed() instead (it compiles to nothing on other builds).
 
     def feed(self, data):
         """Consumes ``data``; returns the frames it completes, in order."""
@@ -690,19 +692,12 @@ cdef Py_ssize_t _write_header(uint8_t *out, int opcode, uint64_t length, bint fi
 
 cdef int _read_mask_key(bint mask, object mask_key, uint8_t *out) except -1:
     """Fills `out` with the key to use; returns 1 if the frame is masked, else 0."""
-    cdef Py_buffer view
     if not mask:
         return 0
     if mask_key is None:
         _random_key(out)
-        return 1
-    get_buffer(mask_key, &view, PyBUF_SIMPLE, "mask key")
-    try:
-        if view.len != 4:
-            raise ValueError(f"mask key must be 4 bytes, got {view.len}")
-        memcpy(out, view.buf, 4)
-    finally:
-        PyBuffer_Release(&view)
+    else:
+        read_mask_key(mask_key, out)
     return 1
 
 
@@ -755,9 +750,7 @@ def build_frame_parts(int opcode, payload, *, bint fin=True, bint rsv1=False, bi
         size = _write_header(header, opcode, length, fin, rsv1, rsv2, rsv3,
                              key if masked else NULL)
         if masked:
-            masked_payload = PyBytes_FromStringAndSize(NULL, length)
-            _copy_payload(<uint8_t *>PyBytes_AS_STRING(masked_payload),
-                          <const uint8_t *>view.buf, length, key)
+            masked_payload = masked_copy(<const uint8_t *>view.buf, length, key, 0)
     finally:
         PyBuffer_Release(&view)
     head = PyBytes_FromStringAndSize(<char *>header, size)

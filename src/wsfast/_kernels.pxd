@@ -4,6 +4,7 @@
 ``_wsaccel_compat`` cimport these functions (Cython passes them between modules as function
 pointers), so ``set_simd_level`` reaches every kernel."""
 
+from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize
 from libc.stdint cimport uint8_t, uint64_t
 
 # Inline helpers from the headers: compiled into each caller, no kernel needed.
@@ -41,6 +42,9 @@ cdef int utf8_valid(const uint8_t *data, size_t length) noexcept nogil
 # PyObject_GetBuffer, with the TypeErrors every twin raises (``what`` names the argument).
 cdef int get_buffer(object obj, Py_buffer *view, int flags, str what) except -1
 
+# Copies a masking key (any buffer of exactly 4 bytes) into out; TypeError or ValueError else.
+cdef int read_mask_key(object key, uint8_t *out) except -1
+
 
 cdef inline void mask_bytes(uint8_t *dst, const uint8_t *src, size_t length, const uint8_t *key,
                             size_t phase) noexcept:
@@ -53,3 +57,11 @@ cdef inline void mask_bytes(uint8_t *dst, const uint8_t *src, size_t length, con
             xor_mask(dst, src, length, key, phase)
     else:
         xor_mask(dst, src, length, key, phase)
+
+
+cdef inline bytes masked_copy(const uint8_t *src, Py_ssize_t length, const uint8_t *key,
+                              size_t phase):
+    """A new bytes object holding src masked (src must stay put, as for mask_bytes)."""
+    cdef bytes out = PyBytes_FromStringAndSize(NULL, length)
+    mask_bytes(<uint8_t *>PyBytes_AS_STRING(out), src, length, key, phase)
+    return out

@@ -9,8 +9,16 @@ selects the masking kernel and the UTF-8 kernel for every module. The level star
 ``WSFAST_SIMD`` asks (``_simd.environment_level``), capped to the CPU.
 """
 
-from cpython.buffer cimport PyBUF_WRITABLE, PyObject_CheckBuffer, PyObject_GetBuffer
+from cpython.buffer cimport (
+    PyBUF_SIMPLE,
+    PyBUF_WRITABLE,
+    PyBuffer_Release,
+    PyObject_CheckBuffer,
+    PyObject_GetBuffer,
+)
+from cpython.bytes cimport PyBytes_CheckExact, PyBytes_GET_SIZE
 from libc.stdint cimport uint8_t
+from libc.string cimport memcpy
 
 from wsfast._simd import environment_level, level_number
 
@@ -52,6 +60,23 @@ cdef int get_buffer(object obj, Py_buffer *view, int flags, str what) except -1:
                 f"{what} must be a writable, contiguous buffer, not {type(obj).__name__}"
             ) from None
         raise TypeError(f"{what} must be a contiguous buffer") from None
+    return 0
+
+
+cdef int read_mask_key(object key, uint8_t *out) except -1:
+    cdef Py_buffer view
+    if PyBytes_CheckExact(key):
+        if PyBytes_GET_SIZE(key) != 4:
+            raise ValueError(f"mask key must be 4 bytes, got {PyBytes_GET_SIZE(key)}")
+        memcpy(out, PyBytes_AS_STRING(key), 4)
+        return 0
+    get_buffer(key, &view, PyBUF_SIMPLE, "mask key")
+    try:
+        if view.len != 4:
+            raise ValueError(f"mask key must be 4 bytes, got {view.len}")
+        memcpy(out, view.buf, 4)
+    finally:
+        PyBuffer_Release(&view)
     return 0
 
 

@@ -7,17 +7,12 @@ C kernels in ``csrc/mask_*.c`` (word-at-a-time, SSE2, AVX2, AVX-512, NEON), thro
 """
 
 from cpython.buffer cimport PyBUF_SIMPLE, PyBUF_WRITABLE, PyBuffer_Release
-from cpython.bytes cimport (
-    PyBytes_AS_STRING,
-    PyBytes_CheckExact,
-    PyBytes_FromStringAndSize,
-    PyBytes_GET_SIZE,
-)
+from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_CheckExact, PyBytes_GET_SIZE
+from cpython.bytes cimport PyBytes_FromStringAndSize
 from cpython.bytearray cimport PyByteArray_AS_STRING, PyByteArray_CheckExact, PyByteArray_GET_SIZE
 from libc.stdint cimport uint8_t
-from libc.string cimport memcpy
 
-from wsfast._kernels cimport NOGIL_MASK, get_buffer, mask_bytes
+from wsfast._kernels cimport NOGIL_MASK, get_buffer, mask_bytes, masked_copy, read_mask_key
 
 from wsfast._kernels import available_simd_levels, set_simd_level, simd_level
 
@@ -34,44 +29,18 @@ cdef extern from *:
     bint WSF_BYTEARRAY_FAST_PATH
 
 
-cdef inline int _read_key(object key, uint8_t *out) except -1:
-    cdef Py_buffer view
-    if PyBytes_CheckExact(key):
-        if PyBytes_GET_SIZE(key) != 4:
-            raise ValueError(f"mask key must be 4 bytes, got {PyBytes_GET_SIZE(key)}")
-        memcpy(out, PyBytes_AS_STRING(key), 4)
-        return 0
-    get_buffer(key, &view, PyBUF_SIMPLE, "mask key")
-    try:
-        if view.len != 4:
-            raise ValueError(f"mask key must be 4 bytes, got {view.len}")
-        memcpy(out, view.buf, 4)
-    finally:
-        PyBuffer_Release(&view)
-    return 0
-
-
 cdef bytes _mask_copy(object data, const uint8_t *key, size_t phase, size_t *length_out):
     cdef Py_buffer view
-    cdef bytes out
-    cdef Py_ssize_t length
     if PyBytes_CheckExact(data):
         # bytes are immutable: no buffer export needed, even without the GIL.
-        length = PyBytes_GET_SIZE(data)
-        out = PyBytes_FromStringAndSize(NULL, length)
-        mask_bytes(<uint8_t *>PyBytes_AS_STRING(out),
-                   <const uint8_t *>PyBytes_AS_STRING(data), length, key, phase)
-        length_out[0] = length
-        return out
+        length_out[0] = PyBytes_GET_SIZE(data)
+        return masked_copy(<const uint8_t *>PyBytes_AS_STRING(data), length_out[0], key, phase)
     get_buffer(data, &view, PyBUF_SIMPLE, "data")
     try:
-        out = PyBytes_FromStringAndSize(NULL, view.len)
-        mask_bytes(<uint8_t *>PyBytes_AS_STRING(out), <const uint8_t *>view.buf,
-                   view.len, key, phase)
         length_out[0] = view.len
+        return masked_copy(<const uint8_t *>view.buf, view.len, key, phase)
     finally:
         PyBuffer_Release(&view)
-    return out
 
 
 cdef size_t _mask_inplace(object buffer, const uint8_t *key, size_t phase) except? 0:
@@ -97,14 +66,14 @@ def mask(data, key, /):
     """Returns ``data`` XOR-masked with the 4-byte ``key`` (RFC 6455 §5.3), as new bytes."""
     cdef uint8_t k[4]
     cdef size_t length
-    _read_key(key, k)
+    read_mask_key(key, k)
     return _mask_copy(data, k, 0, &length)
 
 
 def mask_inplace(buffer, key, /):
     """XOR-masks the writable ``buffer`` with the 4-byte ``key`` in place; returns None."""
     cdef uint8_t k[4]
-    _read_key(key, k)
+    read_mask_key(key, k)
     _mask_inplace(buffer, k, 0)
 
 
@@ -115,7 +84,7 @@ cdef class Masker:
     cdef size_t _phase
 
     def __init__(self, key):
-        _read_key(key, self._key)
+        read_mask_key(key, self._key)
         self._phase = 0
 
     @property
