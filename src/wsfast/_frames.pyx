@@ -39,7 +39,6 @@ from wsfast._kernels cimport (
     masked_copy,
     read_mask_key,
     utf8_feed,
-    utf8_valid,
     wsf_mask_short,
     wsf_utf8_at_boundary,
     wsf_utf8_reset,
@@ -159,73 +158,10 @@ cdef inline Frame _new_frame(uint8_t first, bytes payload):
     return frame
 
 
-# --- close frames -----------------------------------------------------------------------------
+# --- close frames ---------------------------------------------------------------------------
+# A close frame is parsed once per connection: the twin's rules (RFC 6455 §5.5.1, §7.4) serve both.
 
-
-cdef inline bint _valid_close_code(long code) noexcept nogil:
-    # RFC 6455 §7.4.1, §7.4.2 and the IANA registry: 1004-1006 and 1015 are reserved and never
-    # on the wire; 1016-2999 are unassigned; 3000-4999 are for libraries and applications.
-    return 1000 <= code <= 1003 or 1007 <= code <= 1014 or 3000 <= code <= 4999
-
-
-def is_valid_close_code(code):
-    """True for close codes a peer may send: 1000-1003, 1007-1014 and 3000-4999."""
-    return 1000 <= code <= 1003 or 1007 <= code <= 1014 or 3000 <= code <= 4999
-
-
-cdef int _check_close(const uint8_t *data, size_t length) except -1:
-    """RFC 6455 §5.5.1: an optional 2-byte code, then a UTF-8 reason."""
-    cdef long code
-    if length == 0:
-        return 0
-    if length == 1:
-        raise ProtocolError(1002, "close frame payload of 1 byte")
-    code = (data[0] << 8) | data[1]
-    if not _valid_close_code(code):
-        raise ProtocolError(1002, f"invalid close code {code}")
-    if not utf8_valid(data + 2, length - 2):
-        raise ProtocolError(1007, "close reason is not valid UTF-8")
-    return 0
-
-
-def parse_close(payload):
-    """Returns (code, reason) of a close frame's payload; ``(1005, "")`` when it is empty.
-
-    Raises ProtocolError: 1002 for a 1-byte payload or a code not allowed on the wire
-    (RFC 6455 §5.5.1, §7.4), 1007 for a reason that is not UTF-8 (RFC 6455 §5.5.1).
-    """
-    cdef Py_buffer view
-    cdef const uint8_t *data
-    get_buffer(payload, &view, PyBUF_SIMPLE, "payload")
-    try:
-        data = <const uint8_t *>view.buf
-        _check_close(data, view.len)
-        if view.len == 0:
-            return 1005, ""  # RFC 6455 §7.1.5: no status code present
-        return (data[0] << 8) | data[1], (<char *>data)[2:view.len].decode("utf-8")
-    finally:
-        PyBuffer_Release(&view)
-
-
-def build_close_payload(int code, str reason=""):
-    """The payload of a close frame (RFC 6455 §5.5.1).
-
-    ValueError for a code that may not be sent (RFC 6455 §7.4) or a payload longer than 125 bytes.
-    """
-    if not _valid_close_code(code):
-        raise ValueError(f"close code {code} may not be sent")
-    cdef bytes encoded = reason.encode("utf-8")
-    cdef Py_ssize_t length = 2 + PyBytes_GET_SIZE(encoded)
-    if length > CONTROL_MAX:
-        raise ValueError(
-            f"close reason too long: {length} bytes of payload, at most 125 allowed"
-        )
-    cdef bytes payload = PyBytes_FromStringAndSize(NULL, length)
-    cdef uint8_t *out = <uint8_t *>PyBytes_AS_STRING(payload)
-    out[0] = (code >> 8) & 0xFF
-    out[1] = code & 0xFF
-    memcpy(out + 2, PyBytes_AS_STRING(encoded), length - 2)
-    return payload
+from wsfast._frames_py import build_close_payload, is_valid_close_code, parse_close
 
 
 # --- parser -----------------------------------------------------------------------------------
@@ -531,7 +467,7 @@ cdef class FrameParser:
         cdef bytes payload = PyBytes_FromStringAndSize(NULL, length)
         cdef uint8_t *dst = <uint8_t *>PyBytes_AS_STRING(payload)
         self._unmask(dst, src, length, 0)
-        return self._finish(dst, length, payload)
+        return self._finish(payload)
 
     cdef int _start_payload(self) except -1:
         self._in_payload = True
@@ -559,18 +495,17 @@ cdef class FrameParser:
 
     cdef int _complete_buffered(self) except -1:
         cdef bytes payload = self._payload
-        cdef Py_ssize_t length = <Py_ssize_t>self._length
         if payload is None:
             payload = b"".join(self._parts)
         self._payload = None
         self._parts = None
-        return self._finish(<uint8_t *>PyBytes_AS_STRING(payload), length, payload)
+        return self._finish(payload)
 
-    cdef int _finish(self, const uint8_t *payload, Py_ssize_t length, bytes obj) except -1:
+    cdef int _finish(self, bytes payload) except -1:
         cdef uint8_t first = self._first
         cdef int opcode = first & 0x0F
         if opcode == OP_CLOSE:
-            _check_close(payload, length)
+            parse_close(payload)
         elif opcode < 8 and first & FLAG_FIN:
             # RFC 6455 §5.6: a text message is UTF-8 as a whole; it cannot end mid code point.
             if self._frame_validate and not wsf_utf8_at_boundary(&self._utf8):
@@ -578,7 +513,7 @@ cdef class FrameParser:
             self._message_opcode = 0
             self._message_size = 0
             self._message_validate = False
-        self._frames.append(_new_frame(first, obj))
+        self._frames.append(_new_frame(first, payload))
         return 0
 
 

@@ -31,13 +31,10 @@ cdef enum:
 
 # dst[i] = src[i] ^ key[(phase + i) % 4] (RFC 6455 §5.3), by the kernel selected.
 cdef void xor_mask(uint8_t *dst, const uint8_t *src, size_t length, const uint8_t *key,
-               size_t phase) noexcept nogil
+                   size_t phase) noexcept nogil
 
 # Feeds a chunk to an incremental UTF-8 validation (csrc/utf8.h wsf_utf8_feed).
 cdef int utf8_feed(wsf_utf8_state *s, const uint8_t *data, size_t length) noexcept nogil
-
-# 1 if data is complete, valid UTF-8.
-cdef int utf8_valid(const uint8_t *data, size_t length) noexcept nogil
 
 # PyObject_GetBuffer, with the TypeErrors every twin raises (``what`` names the argument).
 cdef int get_buffer(object obj, Py_buffer *view, int flags, str what) except -1

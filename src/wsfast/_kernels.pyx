@@ -33,20 +33,15 @@ cdef extern from "mask.h":
 
 cdef extern from "utf8.h":
     int wsf_utf8_feed(wsf_utf8_state *s, const uint8_t *data, size_t length) nogil
-    int wsf_utf8_valid(const uint8_t *data, size_t length) nogil
     int wsf_utf8_select(int level)
 
 cdef void xor_mask(uint8_t *dst, const uint8_t *src, size_t length, const uint8_t *key,
-               size_t phase) noexcept nogil:
+                   size_t phase) noexcept nogil:
     wsf_mask(dst, src, length, key, phase)
 
 
 cdef int utf8_feed(wsf_utf8_state *s, const uint8_t *data, size_t length) noexcept nogil:
     return wsf_utf8_feed(s, data, length)
-
-
-cdef int utf8_valid(const uint8_t *data, size_t length) noexcept nogil:
-    return wsf_utf8_valid(data, length)
 
 
 cdef int get_buffer(object obj, Py_buffer *view, int flags, str what) except -1:
