@@ -28,9 +28,6 @@ from cpython.number cimport PyNumber_Index
 from libc.stdint cimport uint8_t, uint64_t
 from libc.string cimport memcpy, memmove
 
-import os
-
-from .exceptions import PayloadTooBig, ProtocolError
 from wsfast._kernels cimport (
     NOGIL_MASK,
     SHORT_MASK,
@@ -45,6 +42,14 @@ from wsfast._kernels cimport (
     wsf_utf8_state,
     xor_mask,
 )
+
+import os
+
+from .exceptions import PayloadTooBig, ProtocolError
+
+# A close frame is parsed once per connection, so C would buy nothing: the twin's close-frame rules
+# (RFC 6455 §5.5.1, §7.4) serve both implementations.
+from ._frames_py import build_close_payload, is_valid_close_code, parse_close
 
 #: Largest payload of a control frame (RFC 6455 §5.5).
 MAX_CONTROL_PAYLOAD = 125
@@ -156,12 +161,6 @@ cdef inline Frame _new_frame(uint8_t first, bytes payload):
     frame.rsv3 = (first & FLAG_RSV3) != 0
     frame.payload = payload
     return frame
-
-
-# --- close frames ---------------------------------------------------------------------------
-# A close frame is parsed once per connection: the twin's rules (RFC 6455 §5.5.1, §7.4) serve both.
-
-from wsfast._frames_py import build_close_payload, is_valid_close_code, parse_close
 
 
 # --- parser -----------------------------------------------------------------------------------
