@@ -22,14 +22,16 @@ HERE = Path(__file__).parent
 PKG = Path("src") / "wsfast"
 CSRC = PKG / "csrc"
 
-# Cython module -> the C kernels compiled into it. The SIMD kernels carry their own per-function
-# target attributes (see csrc/wsf_simd.h), so every file builds with the same baseline flags and the
-# wheel runs on any CPU of its architecture; the fastest kernel is chosen at import.
+# Cython module -> the C files compiled into it. Only _kernels links the kernels (one CPU detection,
+# one dispatch state); the others cimport them from _kernels.pxd. The SIMD kernels carry their own
+# per-function target attributes (see csrc/wsf_simd.h), so every file builds with the same baseline
+# flags and the wheel runs on any CPU of its architecture; the fastest kernel is chosen at import.
 EXTENSIONS: dict[str, list[str]] = {
-    "_mask": ["cpu.c", "mask*.c"],
-    "_utf8": ["cpu.c", "utf8*.c"],
-    "_frames": ["cpu.c", "mask*.c", "utf8*.c"],
-    "_wsaccel_compat": ["cpu.c", "mask*.c", "utf8*.c"],
+    "_kernels": ["cpu.c", "mask*.c", "utf8*.c"],
+    "_mask": [],
+    "_utf8": [],
+    "_frames": [],
+    "_wsaccel_compat": [],
 }
 
 # Modules written once in Python and compiled from that same file (Cython's pure-Python mode, C

@@ -4,7 +4,7 @@ The input picks a parser configuration (role, limits, RSV1, UTF-8 validation), a
 or frames with fuzzed headers: any opcode, flags, length encoding, mask) and the pieces it arrives
 in. Both twins must return the same frames, or fail with the same (code, reason) after the same
 frames, keep the same number of bytes buffered, and never buffer more than one frame's header plus
-``max_frame_size``; ``feed_packed`` must agree with ``feed``; a failed parser stays failed.
+``max_frame_size``; a failed parser stays failed.
 
     python fuzz/run.py frames --seconds 60     # see docs/hardening.md
 """
@@ -55,41 +55,19 @@ def structured_stream(source: Provider, server: bool) -> bytes:
     return bytes(out)
 
 
-def run(
-    module: ModuleType, pieces: list[bytes], options: dict[str, Any], packed: bool
-) -> tuple[Any, ...]:
+def run(module: ModuleType, pieces: list[bytes], options: dict[str, Any]) -> tuple[Any, ...]:
     parser = module.FrameParser(**options)
     frames: list[tuple[Any, ...]] = []
     limit = options["max_frame_size"]
     for piece in pieces:
         try:
-            if packed:
-                headers, payloads = parser.feed_packed(memoryview(piece))
-                position = 0
-                for flags, length in zip(headers[::2], headers[1::2], strict=True):
-                    frames.append(
-                        (
-                            flags & 0x0F,
-                            bool(flags & 0x80),
-                            bool(flags & 0x40),
-                            bool(flags & 0x20),
-                            bool(flags & 0x10),
-                            payloads[position : position + length],
-                        )
-                    )
-                    position += length
-                assert position == len(payloads)
-            else:
-                for frame in parser.feed(memoryview(piece)):
-                    frames.append(
-                        (frame.opcode, frame.fin, frame.rsv1, frame.rsv2, frame.rsv3, frame.payload)
-                    )
+            for frame in parser.feed(memoryview(piece)):
+                frames.append(
+                    (frame.opcode, frame.fin, frame.rsv1, frame.rsv2, frame.rsv3, frame.payload)
+                )
         except Exception as exc:
             assert type(exc).__name__ in ("ProtocolError", "PayloadTooBig"), repr(exc)
-            if not packed:
-                frames.extend(
-                    (f.opcode, f.fin, f.rsv1, f.rsv2, f.rsv3, f.payload) for f in exc.frames
-                )
+            frames.extend((f.opcode, f.fin, f.rsv1, f.rsv2, f.rsv3, f.payload) for f in exc.frames)
             assert parser.failed
             try:
                 parser.feed(b"\x81\x00")
@@ -120,14 +98,9 @@ def make_checker(compiled: dict[str, ModuleType], python: dict[str, ModuleType])
         cut_source = Provider(source.take(8))
         stream = source.rest() if raw else structured_stream(source, options["server"])
         pieces = split(stream, cut_source.cuts(len(stream)))
-        expected = run(twin, pieces, options, packed=False)
-        assert run(fast, pieces, options, packed=False) == expected
-        packed = run(fast, pieces, options, packed=True)
-        if expected[1] is None:
-            assert packed == expected
-        else:  # feed_packed drops the frames completed in the failing call
-            assert packed[1] == expected[1]
-        assert run(twin, [stream], options, packed=False)[:2] == expected[:2]
+        expected = run(twin, pieces, options)
+        assert run(fast, pieces, options) == expected
+        assert run(twin, [stream], options)[:2] == expected[:2]
 
     return check
 

@@ -89,26 +89,6 @@ def run(
     return frames, None, parser.buffered
 
 
-def run_packed(
-    impl: ModuleType, pieces: list[bytes], *, server: bool = True, **options: Any
-) -> tuple[list[tuple[Any, ...]], tuple[int, str] | None, int]:
-    """As :func:`run`, with ``feed_packed`` (frames completed in a failing call are not kept)."""
-    parser = impl.FrameParser(server=server, **options)
-    frames: list[tuple[Any, ...]] = []
-    for piece in pieces:
-        try:
-            headers, payloads = parser.feed_packed(piece)
-        except ProtocolError as exc:
-            return frames, (exc.code, exc.reason), parser.buffered
-        offset = 0
-        for flags, length in zip(headers[::2], headers[1::2], strict=True):
-            bits = (bool(flags & 0x80), bool(flags & 0x40), bool(flags & 0x20), bool(flags & 0x10))
-            frames.append((flags & 0x0F, *bits, payloads[offset : offset + length]))
-            offset += length
-        assert offset == len(payloads)
-    return frames, None, parser.buffered
-
-
 def every_split(stream: bytes) -> list[list[bytes]]:
     """The stream whole, in two pieces at every point, and one byte at a time."""
     splits = [[stream]]
@@ -316,11 +296,10 @@ def test_payload_does_not_alias_the_callers_buffer(impl: ModuleType) -> None:
 
 def test_feed_rejects_non_buffers(impl: ModuleType) -> None:
     parser = impl.FrameParser(server=True)
-    for feed in (parser.feed, parser.feed_packed):
-        with pytest.raises(TypeError, match="bytes-like"):
-            feed("text")
-        with pytest.raises(TypeError, match="contiguous"):
-            feed(memoryview(client(TEXT, b"abc") * 2)[::2])
+    with pytest.raises(TypeError, match="bytes-like"):
+        parser.feed("text")
+    with pytest.raises(TypeError, match="contiguous"):
+        parser.feed(memoryview(client(TEXT, b"abc") * 2)[::2])
     assert not parser.failed  # a caller's mistake is not the peer's protocol error
 
 
@@ -560,45 +539,6 @@ def test_failed_parser_stays_failed(impl: ModuleType) -> None:
     for _ in range(2):
         with pytest.raises(PayloadTooBig):
             too_big.feed(client(BINARY, b"ab"))
-
-
-# --- feed_packed ------------------------------------------------------------------------------
-
-
-def test_feed_packed_matches_feed(impl: ModuleType) -> None:
-    frames = [
-        client(TEXT, b"ab", fin=False),
-        client(PING, b""),
-        client(CONT, b"c"),
-        client(BINARY, os.urandom(70000)),
-        client(CLOSE, b"\x03\xe8"),
-    ]
-    stream = b"".join(frames)
-    small = b"".join(frames[:3] + frames[4:])  # fed a byte at a time: leave out the big frame
-    for size, data in ((1, small), (5, small), (1000, stream), (65536, stream)):
-        expected = run(impl, [data])[0]
-        parser = impl.FrameParser(server=True)
-        got: list[tuple[Any, ...]] = []
-        for i in range(0, len(data), size):
-            headers, payloads = parser.feed_packed(data[i : i + size])
-            assert type(payloads) is bytes
-            offset = 0
-            for flags, length in zip(headers[::2], headers[1::2], strict=True):
-                payload = payloads[offset : offset + length]
-                offset += length
-                got.append((flags & 15, bool(flags & 128), bool(flags & 64), False, False, payload))
-            assert offset == len(payloads)
-        assert got == expected, size
-
-
-def test_feed_packed_errors(impl: ModuleType) -> None:
-    parser = impl.FrameParser(server=True)
-    with pytest.raises(ProtocolError) as info:
-        parser.feed_packed(client(TEXT, b"ok") + client(TEXT, b"\xff"))
-    assert info.value.code == 1007
-    assert info.value.frames == []  # type: ignore[attr-defined]
-    with pytest.raises(ProtocolError):
-        parser.feed_packed(b"")
 
 
 # --- builder ----------------------------------------------------------------------------------
@@ -849,11 +789,6 @@ def test_random_input_gets_the_same_verdict_in_both_twins(
     pieces = split(stream, cuts)
     verdict = run(python, pieces, **options)
     assert run(compiled, pieces, **options) == verdict
-    packed = run_packed(compiled, pieces, **options)
-    assert packed == run_packed(python, pieces, **options)
-    assert packed[1:] == verdict[1:]
-    if verdict[1] is None:
-        assert packed[0] == verdict[0]
     # However the stream is split, the verdict is the same.
     assert run(python, [stream], **options) == verdict
 

@@ -155,13 +155,6 @@ def test_masker_inplace_and_reset(impl: ModuleType) -> None:
     assert "Masker" in repr(masker)
 
 
-def test_simd_level_interface(impl: ModuleType) -> None:
-    levels = impl.available_simd_levels()
-    assert impl.simd_level() in levels
-    with pytest.raises(ValueError):
-        impl.set_simd_level("mmx")
-
-
 @pytest.mark.parametrize("length", [*range(0, 300, 7), 4096 + 3, 65536 + 1, 1 << 20])
 def test_every_simd_kernel(length: int) -> None:
     """Forces each kernel the CPU can run (scalar, SSE2, AVX2, AVX-512 / NEON) and checks it."""

@@ -353,19 +353,13 @@ def test_buffer_types(impl: ModuleType) -> None:
         impl.decode_utf8(memoryview(b"abcdef")[::2])  # not contiguous
 
 
-def test_simd_level_names(impl: ModuleType) -> None:
-    levels = impl.available_simd_levels()
-    assert impl.simd_level() in levels
-    with pytest.raises(ValueError):
-        impl.set_simd_level("mmx")
-
-
 def test_public_module_exports() -> None:
     from wsfast import utf8
 
     assert utf8.validate_utf8(b"ok")
     assert utf8.InvalidUTF8 is python_twin().InvalidUTF8
-    assert set(utf8.__all__) == set(python_twin().__all__)
+    for name in utf8.__all__:
+        assert hasattr(python_twin(), name), name
 
 
 # --- differential: the two twins agree on random and mutated input -----------------------------

@@ -11,7 +11,9 @@ Layers, bottom up:
 - drop-in surfaces for other libraries: :mod:`wsfast.compat`, :func:`wsfast.accelerate.accelerate`.
 
 ``wsfast.implementation`` says which hot paths are in use: ``"compiled"`` or ``"python"``
-(``WSFAST_NO_EXTENSIONS=1`` forces the twins).
+(``WSFAST_NO_EXTENSIONS=1`` forces the twins). ``wsfast.simd_level()`` says which SIMD kernels run
+(every hot path uses the same level); ``wsfast.set_simd_level(name)`` changes it for all of them,
+as the ``WSFAST_SIMD`` environment variable does at import.
 """
 
 from __future__ import annotations
@@ -37,7 +39,14 @@ from .exceptions import (
 )
 from .extensions import PerMessageDeflate
 from .frames import CloseCode, Frame, FrameParser, Opcode, build_frame
-from .masking import Masker, mask, mask_inplace
+from .masking import (
+    Masker,
+    available_simd_levels,
+    mask,
+    mask_inplace,
+    set_simd_level,
+    simd_level,
+)
 from .utf8 import Utf8Validator, decode_utf8, utf8_bytes, validate_utf8
 
 if TYPE_CHECKING:
@@ -87,6 +96,7 @@ __all__ = [
     "WebSocketError",
     "__version__",
     "accelerate",
+    "available_simd_levels",
     "build_frame",
     "connect",
     "decode_utf8",
@@ -95,6 +105,8 @@ __all__ = [
     "mask",
     "mask_inplace",
     "serve",
+    "set_simd_level",
+    "simd_level",
     "utf8_bytes",
     "validate_utf8",
 ]

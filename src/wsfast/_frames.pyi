@@ -27,20 +27,6 @@ from typing import Final, final
 
 from wsfast._typing import Buffer
 
-__all__ = [
-    "MAX_CONTROL_PAYLOAD",
-    "Frame",
-    "FrameParser",
-    "build_close_payload",
-    "build_frame",
-    "build_frame_into",
-    "build_frame_parts",
-    "frame_header_size",
-    "is_valid_close_code",
-    "parse_close",
-    "random_mask_key",
-]
-
 #: Largest payload of a control frame (RFC 6455 §5.5).
 MAX_CONTROL_PAYLOAD: Final[int]
 
@@ -134,15 +120,6 @@ class FrameParser:
         were completed before the violation in the same call are attached to the exception as
         ``exc.frames`` (a list; the caller may still deliver them). Once failed, the parser stays
         failed: every later call raises an equal error (with ``exc.frames == []``).
-        """
-    def feed_packed(self, data: Buffer) -> tuple[list[int], bytes]:
-        """Lower-level :meth:`feed`: no Python object per frame.
-
-        Returns ``(headers, payloads)``: ``payloads`` is one bytes object holding the unmasked
-        payloads of the completed frames back to back, and ``headers`` is a flat list of two ints
-        per frame: ``flags`` (the first header byte: FIN 0x80, RSV1 0x40, RSV2 0x20, RSV3 0x10,
-        opcode in the low 4 bits) and the payload length; the offsets follow from the lengths.
-        Same checks and errors as :meth:`feed` (``exc.frames`` is then ``[]``).
         """
     @property
     def buffered(self) -> int:

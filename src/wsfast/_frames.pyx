@@ -9,21 +9,15 @@ How the parser stays cheap per frame:
 * Headers are read with pointer arithmetic straight from the caller's chunk; only the tail of a
   frame that the chunk does not complete is kept (up to 14 header bytes in a fixed array, the
   payload in its final bytes object).
-* A payload is unmasked (``wsf_mask``) straight from the chunk into the bytes object that becomes
+* A payload is unmasked (``xor_mask``) straight from the chunk into the bytes object that becomes
   ``Frame.payload``: one copy. A payload spread over chunks is unmasked piece by piece into a bytes
   object allocated from the header (its size is checked against the limits first).
-* Text is validated (``wsf_utf8_feed``) right after each piece is unmasked, while it is in cache.
+* Text is validated (``utf8_feed``) right after each piece is unmasked, while it is in cache.
 * ``Frame`` is a final cdef class with a freelist, filled field by field without ``__init__``.
 """
 
 cimport cython
-from cpython.buffer cimport (
-    PyBUF_SIMPLE,
-    PyBUF_WRITABLE,
-    PyBuffer_Release,
-    PyObject_CheckBuffer,
-    PyObject_GetBuffer,
-)
+from cpython.buffer cimport PyBUF_SIMPLE, PyBUF_WRITABLE, PyBuffer_Release
 from cpython.bytes cimport (
     PyBytes_AS_STRING,
     PyBytes_CheckExact,
@@ -31,57 +25,31 @@ from cpython.bytes cimport (
     PyBytes_GET_SIZE,
 )
 from cpython.number cimport PyNumber_Index
-from cpython.object cimport PyObject
 from libc.stdint cimport uint8_t, uint64_t
 from libc.string cimport memcpy, memmove
+
+from wsfast._kernels cimport (
+    NOGIL_MASK,
+    SHORT_MASK,
+    get_buffer,
+    mask_bytes,
+    masked_copy,
+    read_mask_key,
+    utf8_feed,
+    wsf_mask_short,
+    wsf_utf8_at_boundary,
+    wsf_utf8_reset,
+    wsf_utf8_state,
+    xor_mask,
+)
 
 import os
 
 from .exceptions import PayloadTooBig, ProtocolError
 
-cdef extern from *:
-    """
-    static inline void wsf_py_decref(PyObject *o) { Py_DECREF(o); }
-    static inline PyObject *wsf_bytes_new(Py_ssize_t n) { return PyBytes_FromStringAndSize(NULL, n); }
-    /* Steals `b` (its only reference); returns it shrunk to n bytes, or NULL with an exception. */
-    static PyObject *wsf_bytes_finish(PyObject *b, Py_ssize_t n) {
-        if (PyBytes_GET_SIZE(b) != n && _PyBytes_Resize(&b, n) < 0) return NULL;
-        return b;
-    }
-    """
-    void _decref "wsf_py_decref"(PyObject *o)
-    PyObject *_bytes_new "wsf_bytes_new"(Py_ssize_t n) except NULL
-    object _bytes_finish "wsf_bytes_finish"(PyObject *b, Py_ssize_t n)
-
-cdef extern from "mask.h":
-    void wsf_mask(uint8_t *dst, const uint8_t *src, size_t length, const uint8_t *key,
-                  size_t phase) nogil
-    int wsf_mask_select(int level)
-
-cdef extern from "utf8.h":
-    ctypedef struct wsf_utf8_state:
-        uint64_t offset
-        uint8_t need
-        uint8_t failed
-    void wsf_utf8_reset(wsf_utf8_state *s) nogil
-    int wsf_utf8_feed(wsf_utf8_state *s, const uint8_t *data, size_t length) nogil
-    int wsf_utf8_at_boundary(const wsf_utf8_state *s) nogil
-    int wsf_utf8_valid(const uint8_t *data, size_t length) nogil
-    int wsf_utf8_select(int level)
-
-__all__ = [
-    "MAX_CONTROL_PAYLOAD",
-    "Frame",
-    "FrameParser",
-    "build_close_payload",
-    "build_frame",
-    "build_frame_into",
-    "build_frame_parts",
-    "frame_header_size",
-    "is_valid_close_code",
-    "parse_close",
-    "random_mask_key",
-]
+# A close frame is parsed once per connection, so C would buy nothing: the twin's close-frame rules
+# (RFC 6455 §5.5.1, §7.4) serve both implementations.
+from ._frames_py import build_close_payload, is_valid_close_code, parse_close
 
 #: Largest payload of a control frame (RFC 6455 §5.5).
 MAX_CONTROL_PAYLOAD = 125
@@ -102,8 +70,6 @@ cdef enum:
     # when the caller set no limit).
     PREALLOCATE_MAX = 16 * 1024 * 1024
     KEY_POOL_SIZE = 4096
-    # Below this size a copy or mask finishes faster than a GIL release and re-acquire would.
-    NOGIL_THRESHOLD = 65536
 
 cdef uint64_t UNLIMITED = <uint64_t>-1
 
@@ -197,91 +163,6 @@ cdef inline Frame _new_frame(uint8_t first, bytes payload):
     return frame
 
 
-# --- close frames -----------------------------------------------------------------------------
-
-
-cdef inline bint _valid_close_code(long code) noexcept nogil:
-    # RFC 6455 §7.4.1, §7.4.2 and the IANA registry: 1004-1006 and 1015 are reserved and never
-    # on the wire; 1016-2999 are unassigned; 3000-4999 are for libraries and applications.
-    return 1000 <= code <= 1003 or 1007 <= code <= 1014 or 3000 <= code <= 4999
-
-
-def is_valid_close_code(code):
-    """True for close codes a peer may send: 1000-1003, 1007-1014 and 3000-4999."""
-    return 1000 <= code <= 1003 or 1007 <= code <= 1014 or 3000 <= code <= 4999
-
-
-cdef int _check_close(const uint8_t *data, size_t length) except -1:
-    """RFC 6455 §5.5.1: an optional 2-byte code, then a UTF-8 reason."""
-    cdef long code
-    if length == 0:
-        return 0
-    if length == 1:
-        raise ProtocolError(1002, "close frame payload of 1 byte")
-    code = (data[0] << 8) | data[1]
-    if not _valid_close_code(code):
-        raise ProtocolError(1002, f"invalid close code {code}")
-    if not wsf_utf8_valid(data + 2, length - 2):
-        raise ProtocolError(1007, "close reason is not valid UTF-8")
-    return 0
-
-
-def parse_close(payload):
-    """Returns (code, reason) of a close frame's payload; ``(1005, "")`` when it is empty.
-
-    Raises ProtocolError: 1002 for a 1-byte payload or a code not allowed on the wire
-    (RFC 6455 §5.5.1, §7.4), 1007 for a reason that is not UTF-8 (RFC 6455 §5.5.1).
-    """
-    cdef Py_buffer view
-    cdef const uint8_t *data
-    _get_buffer(payload, &view, PyBUF_SIMPLE, "payload")
-    try:
-        data = <const uint8_t *>view.buf
-        _check_close(data, view.len)
-        if view.len == 0:
-            return 1005, ""  # RFC 6455 §7.1.5: no status code present
-        return (data[0] << 8) | data[1], (<char *>data)[2:view.len].decode("utf-8")
-    finally:
-        PyBuffer_Release(&view)
-
-
-def build_close_payload(int code, str reason=""):
-    """The payload of a close frame (RFC 6455 §5.5.1).
-
-    ValueError for a code that may not be sent (RFC 6455 §7.4) or a payload longer than 125 bytes.
-    """
-    if not _valid_close_code(code):
-        raise ValueError(f"close code {code} may not be sent")
-    cdef bytes encoded = reason.encode("utf-8")
-    cdef Py_ssize_t length = 2 + PyBytes_GET_SIZE(encoded)
-    if length > CONTROL_MAX:
-        raise ValueError(
-            f"close reason too long: {length} bytes of payload, at most 125 allowed"
-        )
-    cdef bytes payload = PyBytes_FromStringAndSize(NULL, length)
-    cdef uint8_t *out = <uint8_t *>PyBytes_AS_STRING(payload)
-    out[0] = (code >> 8) & 0xFF
-    out[1] = code & 0xFF
-    memcpy(out + 2, PyBytes_AS_STRING(encoded), length - 2)
-    return payload
-
-
-# --- buffers ----------------------------------------------------------------------------------
-
-
-cdef int _get_buffer(object obj, Py_buffer *view, int flags, str what) except -1:
-    """PyObject_GetBuffer, with the errors both twins raise."""
-    if not PyObject_CheckBuffer(obj):
-        raise TypeError(f"{what} must be a bytes-like object, not {type(obj).__name__}")
-    try:
-        PyObject_GetBuffer(obj, view, flags)
-    except BufferError:
-        if flags & PyBUF_WRITABLE:
-            raise TypeError(f"{what} must be a writable, contiguous buffer") from None
-        raise TypeError(f"{what} must be a contiguous buffer") from None
-    return 0
-
-
 # --- parser -----------------------------------------------------------------------------------
 
 
@@ -327,12 +208,8 @@ cdef class FrameParser:
     cdef bint _message_validate
     cdef wsf_utf8_state _utf8
 
-    # Output of the current feed() / feed_packed() call.
+    # Output of the current feed() call.
     cdef list _frames
-    cdef bint _packed
-    cdef list _packed_headers
-    cdef uint8_t *_packed_out
-    cdef Py_ssize_t _packed_pos
 
     def __init__(self, *, server, max_frame_size=1048576, max_message_size=1048576,
                  rsv1_allowed=False, validate_utf8=True):
@@ -397,27 +274,20 @@ cdef class FrameParser:
 
     # A parser belongs to one connection and direction, but a program that shares one between
     # threads must get garbled frames or errors, never corrupted memory: _parse() keeps offsets
-    # into _header, into the payload being filled and into feed_packed()'s output between
-    # statements. With the GIL no other thread runs in between (nothing in _parse() releases it);
-    # on free-threaded builds a critical section on the parser serialises feed() and
-    # feed_packed() instead (it compiles to nothing on other builds).
+    # into _header and into the payload being filled between statements. With the GIL no other
+    # thread runs in between (nothing in _parse() releases it); on free-threaded builds a critical
+    # section on the parser serialises feed() instead (it compiles to nothing on other builds).
 
     def feed(self, data):
         """Consumes ``data``; returns the frames it completes, in order."""
         with cython.critical_section(self):
             return self._feed_frames(data)
 
-    def feed_packed(self, data):
-        """Lower-level :meth:`feed`: ``([flags, length, ...], payloads back to back)``."""
-        with cython.critical_section(self):
-            return self._feed_packed(data)
-
     cdef list _feed_frames(self, object data):
         if self._error is not None:
             self._raise_failed()
         cdef list frames = []
         self._frames = frames
-        self._packed = False
         try:
             self._feed(data)
         except ProtocolError as exc:
@@ -428,58 +298,12 @@ cdef class FrameParser:
             self._frames = None
         return frames
 
-    cdef tuple _feed_packed(self, object data):
-        cdef Py_buffer view
-        cdef bint release = False
-        cdef const uint8_t *src
-        cdef Py_ssize_t length, bound
-        cdef PyObject *out = NULL
-        cdef list headers = []
-        if self._error is not None:
-            self._raise_failed()
-        if PyBytes_CheckExact(data):
-            src = <const uint8_t *>PyBytes_AS_STRING(data)
-            length = PyBytes_GET_SIZE(data)
-        else:
-            _get_buffer(data, &view, PyBUF_SIMPLE, "data")
-            release = True
-            src = <const uint8_t *>view.buf
-            length = view.len
-        try:
-            # Completed payloads cannot exceed what was held plus what arrives (measured on the
-            # buffer actually read): write them into one bytes object of that size, shrunk to
-            # what was written at the end (no second copy).
-            bound = length + (<Py_ssize_t>self._got if self._in_payload else 0)
-            out = _bytes_new(bound)
-            self._packed = True
-            self._packed_headers = headers
-            self._packed_out = <uint8_t *>PyBytes_AS_STRING(<object>out)
-            self._packed_pos = 0
-            self._parse(src, length)
-        except ProtocolError as exc:
-            if out != NULL:
-                _decref(out)
-            self._fail(exc)
-            exc.frames = []
-            raise
-        except BaseException:
-            if out != NULL:
-                _decref(out)
-            raise
-        finally:
-            self._packed = False
-            self._packed_headers = None
-            self._packed_out = NULL
-            if release:
-                PyBuffer_Release(&view)
-        return headers, _bytes_finish(out, self._packed_pos)
-
     cdef int _feed(self, object data) except -1:
         cdef Py_buffer view
         if PyBytes_CheckExact(data):
             # bytes are immutable: read them in place, no buffer export needed.
             return self._parse(<const uint8_t *>PyBytes_AS_STRING(data), PyBytes_GET_SIZE(data))
-        _get_buffer(data, &view, PyBUF_SIMPLE, "data")
+        get_buffer(data, &view, PyBUF_SIMPLE, "data")
         try:
             self._parse(<const uint8_t *>view.buf, view.len)
         finally:
@@ -628,24 +452,21 @@ cdef class FrameParser:
 
     cdef inline int _unmask(self, uint8_t *dst, const uint8_t *src, Py_ssize_t length,
                             uint64_t offset) except -1:
-        if self._masked:
-            wsf_mask(dst, src, length, self._key, offset & 3)
-        else:
+        if not self._masked:
             memcpy(dst, src, length)
-        if self._frame_validate and not wsf_utf8_feed(&self._utf8, dst, length):
+        elif <size_t>length <= SHORT_MASK:
+            wsf_mask_short(dst, src, length, self._key, offset & 3)
+        else:
+            xor_mask(dst, src, length, self._key, offset & 3)
+        if self._frame_validate and not utf8_feed(&self._utf8, dst, length):
             raise ProtocolError(1007, "invalid UTF-8 in text message")
         return 0
 
     cdef int _complete_direct(self, const uint8_t *src, Py_ssize_t length) except -1:
-        cdef bytes payload = None
-        cdef uint8_t *dst
-        if self._packed:
-            dst = self._packed_out + self._packed_pos
-        else:
-            payload = PyBytes_FromStringAndSize(NULL, length)
-            dst = <uint8_t *>PyBytes_AS_STRING(payload)
+        cdef bytes payload = PyBytes_FromStringAndSize(NULL, length)
+        cdef uint8_t *dst = <uint8_t *>PyBytes_AS_STRING(payload)
         self._unmask(dst, src, length, 0)
-        return self._finish(dst, length, payload)
+        return self._finish(payload)
 
     cdef int _start_payload(self) except -1:
         self._in_payload = True
@@ -673,23 +494,17 @@ cdef class FrameParser:
 
     cdef int _complete_buffered(self) except -1:
         cdef bytes payload = self._payload
-        cdef uint8_t *dst
-        cdef Py_ssize_t length = <Py_ssize_t>self._length
         if payload is None:
             payload = b"".join(self._parts)
         self._payload = None
         self._parts = None
-        if self._packed:
-            dst = self._packed_out + self._packed_pos
-            memcpy(dst, PyBytes_AS_STRING(payload), length)
-            return self._finish(dst, length, None)
-        return self._finish(<uint8_t *>PyBytes_AS_STRING(payload), length, payload)
+        return self._finish(payload)
 
-    cdef int _finish(self, const uint8_t *payload, Py_ssize_t length, bytes obj) except -1:
+    cdef int _finish(self, bytes payload) except -1:
         cdef uint8_t first = self._first
         cdef int opcode = first & 0x0F
         if opcode == OP_CLOSE:
-            _check_close(payload, length)
+            parse_close(payload)
         elif opcode < 8 and first & FLAG_FIN:
             # RFC 6455 §5.6: a text message is UTF-8 as a whole; it cannot end mid code point.
             if self._frame_validate and not wsf_utf8_at_boundary(&self._utf8):
@@ -697,12 +512,7 @@ cdef class FrameParser:
             self._message_opcode = 0
             self._message_size = 0
             self._message_validate = False
-        if self._packed:
-            self._packed_headers.append(first)
-            self._packed_headers.append(length)
-            self._packed_pos += length
-        else:
-            self._frames.append(_new_frame(first, obj))
+        self._frames.append(_new_frame(first, payload))
         return 0
 
 
@@ -755,14 +565,11 @@ cdef inline void _copy_payload(uint8_t *dst, const uint8_t *src, Py_ssize_t leng
                                const uint8_t *key) noexcept:
     """Masks (key not NULL) or copies a payload being built. The source is immutable bytes or a
     held buffer export and the destination is not shared yet, so big payloads release the GIL."""
-    if length >= NOGIL_THRESHOLD:
+    if key != NULL:
+        mask_bytes(dst, src, length, key, 0)
+    elif length >= NOGIL_MASK:
         with nogil:
-            if key != NULL:
-                wsf_mask(dst, src, length, key, 0)
-            else:
-                memcpy(dst, src, length)
-    elif key != NULL:
-        wsf_mask(dst, src, length, key, 0)
+            memcpy(dst, src, length)
     else:
         memcpy(dst, src, length)
 
@@ -819,19 +626,12 @@ cdef Py_ssize_t _write_header(uint8_t *out, int opcode, uint64_t length, bint fi
 
 cdef int _read_mask_key(bint mask, object mask_key, uint8_t *out) except -1:
     """Fills `out` with the key to use; returns 1 if the frame is masked, else 0."""
-    cdef Py_buffer view
     if not mask:
         return 0
     if mask_key is None:
         _random_key(out)
-        return 1
-    _get_buffer(mask_key, &view, PyBUF_SIMPLE, "mask key")
-    try:
-        if view.len != 4:
-            raise ValueError(f"mask key must be 4 bytes, got {view.len}")
-        memcpy(out, view.buf, 4)
-    finally:
-        PyBuffer_Release(&view)
+    else:
+        read_mask_key(mask_key, out)
     return 1
 
 
@@ -849,7 +649,7 @@ def build_frame(int opcode, payload, *, bint fin=True, bint rsv1=False, bint rsv
         src = <const uint8_t *>PyBytes_AS_STRING(payload)
         length = PyBytes_GET_SIZE(payload)
     else:
-        _get_buffer(payload, &view, PyBUF_SIMPLE, "payload")
+        get_buffer(payload, &view, PyBUF_SIMPLE, "payload")
         release = True
         src = <const uint8_t *>view.buf
         length = view.len
@@ -876,7 +676,7 @@ def build_frame_parts(int opcode, payload, *, bint fin=True, bint rsv1=False, bi
     cdef bint masked
     cdef Py_ssize_t length, size
     cdef bytes masked_payload
-    _get_buffer(payload, &view, PyBUF_SIMPLE, "payload")
+    get_buffer(payload, &view, PyBUF_SIMPLE, "payload")
     try:
         length = view.len
         masked = _read_mask_key(mask, mask_key, key)
@@ -884,9 +684,7 @@ def build_frame_parts(int opcode, payload, *, bint fin=True, bint rsv1=False, bi
         size = _write_header(header, opcode, length, fin, rsv1, rsv2, rsv3,
                              key if masked else NULL)
         if masked:
-            masked_payload = PyBytes_FromStringAndSize(NULL, length)
-            _copy_payload(<uint8_t *>PyBytes_AS_STRING(masked_payload),
-                          <const uint8_t *>view.buf, length, key)
+            masked_payload = masked_copy(<const uint8_t *>view.buf, length, key, 0)
     finally:
         PyBuffer_Release(&view)
     head = PyBytes_FromStringAndSize(<char *>header, size)
@@ -906,9 +704,9 @@ def build_frame_into(buffer, Py_ssize_t offset, int opcode, payload, *, bint fin
     cdef Py_ssize_t length, size, total
     cdef uint8_t *out
     cdef const uint8_t *src
-    _get_buffer(buffer, &out_view, PyBUF_WRITABLE, "buffer")
+    get_buffer(buffer, &out_view, PyBUF_WRITABLE, "buffer")
     try:
-        _get_buffer(payload, &view, PyBUF_SIMPLE, "payload")
+        get_buffer(payload, &view, PyBUF_SIMPLE, "payload")
         try:
             length = view.len
             masked = _read_mask_key(mask, mask_key, key)
@@ -938,20 +736,3 @@ def build_frame_into(buffer, Py_ssize_t offset, int opcode, payload, *, bint fin
     finally:
         PyBuffer_Release(&out_view)
     return total
-
-
-# --- kernels ----------------------------------------------------------------------------------
-# This module links its own copy of the masking and UTF-8 dispatchers: select their kernels as
-# wsfast._mask does (WSFAST_SIMD caps the level; unknown names fall back to the widest).
-
-_LEVEL_NUMBERS = {"scalar": 0, "sse2": 1, "neon": 1, "avx2": 2, "avx512": 3}
-
-
-def _select_kernels():
-    requested = os.environ.get("WSFAST_SIMD", "").strip().lower()
-    level = _LEVEL_NUMBERS.get(requested, 3)
-    wsf_mask_select(level)
-    wsf_utf8_select(level)
-
-
-_select_kernels()

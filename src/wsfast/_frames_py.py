@@ -16,22 +16,9 @@ from threading import Lock
 from typing import Final, NoReturn
 
 from . import _mask_py
+from ._kernels_py import byte_view
 from ._typing import Buffer
 from .exceptions import PayloadTooBig, ProtocolError
-
-__all__ = [
-    "MAX_CONTROL_PAYLOAD",
-    "Frame",
-    "FrameParser",
-    "build_close_payload",
-    "build_frame",
-    "build_frame_into",
-    "build_frame_parts",
-    "frame_header_size",
-    "is_valid_close_code",
-    "parse_close",
-    "random_mask_key",
-]
 
 #: Largest payload of a control frame (RFC 6455 §5.5).
 MAX_CONTROL_PAYLOAD: Final = 125
@@ -402,31 +389,11 @@ class FrameParser:
             raise
         return frames
 
-    def feed_packed(self, data: Buffer) -> tuple[list[int], bytes]:
-        """Lower-level :meth:`feed`: ``([flags, length, ...], payloads back to back)``."""
-        if self._error is not None:
-            self._raise_failed()
-        frames: list[Frame] = []
-        try:
-            self._parse(data, frames)
-        except ProtocolError as exc:
-            self._fail(exc)
-            exc.frames = []  # type: ignore[attr-defined]
-            raise
-        headers: list[int] = []
-        for frame in frames:
-            flags = frame._opcode | (0x80 if frame._fin else 0)
-            flags |= (0x40 if frame._rsv1 else 0) | (0x20 if frame._rsv2 else 0)
-            flags |= 0x10 if frame._rsv3 else 0
-            headers.append(flags)
-            headers.append(len(frame._payload))
-        return headers, b"".join([frame._payload for frame in frames])
-
     # The parse loop. `data` is bytes, or a byte memoryview of the caller's buffer (copied from
     # before anything is kept, so the caller may reuse its buffer).
     def _parse(self, data: Buffer, frames: list[Frame]) -> None:
         if type(data) is not bytes:
-            data = _byte_view(data, "data")
+            data = byte_view(data, "data")
         end = len(data)
         pos = 0
         header = self._pending
@@ -685,29 +652,6 @@ def _mask_key(mask: bool, mask_key: Buffer | None) -> bytes | None:
     return key
 
 
-def _byte_view(data: Buffer, what: str) -> memoryview:
-    """A flat byte view of a contiguous buffer, with the errors the compiled twin raises."""
-    try:
-        view = memoryview(data)
-    except TypeError:
-        raise TypeError(f"{what} must be a bytes-like object, not {type(data).__name__}") from None
-    if not view.c_contiguous:
-        raise TypeError(f"{what} must be a contiguous buffer")
-    return view.cast("B") if view.ndim != 1 or view.format != "B" else view
-
-
-def _payload_view(payload: Buffer) -> memoryview:
-    try:
-        view = memoryview(payload)
-    except TypeError:
-        raise TypeError(
-            f"payload must be a bytes-like object, not {type(payload).__name__}"
-        ) from None
-    if not view.c_contiguous:
-        raise TypeError("payload must be a contiguous buffer")
-    return view
-
-
 def build_frame(
     opcode: int,
     payload: Buffer,
@@ -720,7 +664,7 @@ def build_frame(
     mask_key: Buffer | None = None,
 ) -> bytes:
     """One whole frame as bytes (RFC 6455 §5.2); ``mask=True`` for client frames."""
-    length = len(payload) if type(payload) is bytes else _payload_view(payload).nbytes
+    length = len(payload) if type(payload) is bytes else byte_view(payload, "payload").nbytes
     key = _mask_key(mask, mask_key)
     header = _build_header(opcode, length, fin, rsv1, rsv2, rsv3, key)
     if key is not None:
@@ -740,7 +684,7 @@ def build_frame_parts(
     mask_key: Buffer | None = None,
 ) -> tuple[bytes, Buffer]:
     """``(header, payload)`` for a vectored write; unmasked, the payload is not copied."""
-    length = len(payload) if type(payload) is bytes else _payload_view(payload).nbytes
+    length = len(payload) if type(payload) is bytes else byte_view(payload, "payload").nbytes
     key = _mask_key(mask, mask_key)
     header = _build_header(opcode, length, fin, rsv1, rsv2, rsv3, key)
     if key is not None:
@@ -762,17 +706,8 @@ def build_frame_into(
     mask_key: Buffer | None = None,
 ) -> int:
     """Writes the frame into the writable ``buffer`` at ``offset``; returns the bytes written."""
-    try:
-        out = memoryview(buffer)
-    except TypeError:
-        raise TypeError(
-            f"buffer must be a bytes-like object, not {type(buffer).__name__}"
-        ) from None
-    if out.readonly or not out.c_contiguous:
-        raise TypeError("buffer must be a writable, contiguous buffer")
-    if out.ndim != 1 or out.format != "B":
-        out = out.cast("B")
-    view = _payload_view(payload)
+    out = byte_view(buffer, "buffer", writable=True)
+    view = byte_view(payload, "payload")
     length = view.nbytes
     key = _mask_key(mask, mask_key)
     header = _build_header(opcode, length, fin, rsv1, rsv2, rsv3, key)

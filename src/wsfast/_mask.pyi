@@ -6,6 +6,10 @@ raise the same exceptions: TypeError for a non-buffer, a non-contiguous or (in p
 buffer; ValueError for a key that is not exactly 4 bytes.
 """
 
+# The SIMD switch of every kernel, re-exported from _kernels (see _kernels.pyi).
+from wsfast._kernels import available_simd_levels as available_simd_levels
+from wsfast._kernels import set_simd_level as set_simd_level
+from wsfast._kernels import simd_level as simd_level
 from wsfast._typing import Buffer
 
 def mask(data: Buffer, key: Buffer) -> bytes:
@@ -29,12 +33,3 @@ class Masker:
         """Masks the next chunk in place."""
     def reset(self) -> None:
         """Starts again at key phase 0."""
-
-def available_simd_levels() -> list[str]:
-    """Kernels this CPU can run, narrowest first; ``["python"]`` for the twin."""
-
-def simd_level() -> str:
-    """The kernel in use: scalar, sse2, avx2, avx512, neon; ``"python"`` for the twin."""
-
-def set_simd_level(name: str) -> str:
-    """Uses the widest kernel not above ``name`` that the CPU supports; returns its name."""

@@ -10,42 +10,18 @@ big-integer conversions grow worse than linearly.)
 
 from __future__ import annotations
 
+from ._kernels_py import available_simd_levels as available_simd_levels
+from ._kernels_py import byte_view
+from ._kernels_py import set_simd_level as set_simd_level
+from ._kernels_py import simd_level as simd_level
 from ._typing import Buffer
-
-__all__ = [
-    "Masker",
-    "available_simd_levels",
-    "mask",
-    "mask_inplace",
-    "set_simd_level",
-    "simd_level",
-]
 
 
 def _read_key(key: Buffer) -> bytes:
-    try:
-        view = memoryview(key)
-    except TypeError:
-        raise TypeError(f"mask key must be a bytes-like object, not {type(key).__name__}") from None
+    view = byte_view(key, "mask key")
     if view.nbytes != 4:
         raise ValueError(f"mask key must be 4 bytes, got {view.nbytes}")
     return view.tobytes()
-
-
-def _byte_view(data: Buffer, what: str, writable: bool = False) -> memoryview:
-    try:
-        view = memoryview(data)
-    except TypeError:
-        raise TypeError(f"{what} must be a bytes-like object, not {type(data).__name__}") from None
-    if writable and view.readonly:
-        raise TypeError(f"{what} must be a writable, contiguous buffer, not {type(data).__name__}")
-    if not view.c_contiguous:
-        if writable:
-            raise TypeError(
-                f"{what} must be a writable, contiguous buffer, not {type(data).__name__}"
-            )
-        raise TypeError(f"{what} must be a contiguous buffer")
-    return view.cast("B") if view.format != "B" or view.ndim != 1 else view
 
 
 # _XOR_TABLES[k] maps every byte x to x ^ k; built on first use of each key octet.
@@ -69,13 +45,13 @@ def _xor(view: memoryview, key: bytes, phase: int) -> bytearray:
 def mask(data: Buffer, key: Buffer) -> bytes:
     """Returns ``data`` XOR-masked with the 4-byte ``key`` (RFC 6455 §5.3), as new bytes."""
     k = _read_key(key)
-    return bytes(_xor(_byte_view(data, "data"), k, 0))
+    return bytes(_xor(byte_view(data, "data"), k, 0))
 
 
 def mask_inplace(buffer: Buffer, key: Buffer) -> None:
     """XOR-masks the writable ``buffer`` with the 4-byte ``key`` in place; returns None."""
     k = _read_key(key)
-    view = _byte_view(buffer, "buffer", writable=True)
+    view = byte_view(buffer, "buffer", writable=True)
     view[:] = _xor(view, k, 0)
 
 
@@ -100,14 +76,14 @@ class Masker:
 
     def mask(self, data: Buffer) -> bytes:
         """Returns the next chunk ``data`` masked, as new bytes."""
-        view = _byte_view(data, "data")
+        view = byte_view(data, "data")
         out = bytes(_xor(view, self._key, self._phase))
         self._phase = (self._phase + view.nbytes) & 3
         return out
 
     def mask_inplace(self, buffer: Buffer) -> None:
         """Masks the next chunk in the writable ``buffer`` in place."""
-        view = _byte_view(buffer, "buffer", writable=True)
+        view = byte_view(buffer, "buffer", writable=True)
         view[:] = _xor(view, self._key, self._phase)
         self._phase = (self._phase + view.nbytes) & 3
 
@@ -117,23 +93,3 @@ class Masker:
 
     def __repr__(self) -> str:
         return f"Masker(key={self._key!r}, phase={self._phase})"
-
-
-_LEVEL_NAMES = ("scalar", "sse2", "neon", "avx2", "avx512")
-
-
-def available_simd_levels() -> list[str]:
-    """The pure-Python twin has no SIMD kernels: only ``"python"``."""
-    return ["python"]
-
-
-def simd_level() -> str:
-    """Always ``"python"`` for the pure-Python twin."""
-    return "python"
-
-
-def set_simd_level(name: str) -> str:
-    """Accepts the same names as the compiled module, and stays ``"python"``."""
-    if name not in _LEVEL_NAMES:
-        raise ValueError(f"unknown SIMD level {name!r}; expected one of {', '.join(_LEVEL_NAMES)}")
-    return "python"

@@ -13,6 +13,10 @@ Both implementations accept any contiguous buffer (bytes, bytearray, memoryview,
 without copying, raise TypeError for anything else, and raise :class:`InvalidUTF8` for bad text.
 """
 
+# The SIMD switch of every kernel, re-exported from _kernels (see _kernels.pyi).
+from wsfast._kernels import available_simd_levels as available_simd_levels
+from wsfast._kernels import set_simd_level as set_simd_level
+from wsfast._kernels import simd_level as simd_level
 from wsfast._typing import Buffer
 from wsfast.exceptions import ProtocolError
 
@@ -65,14 +69,3 @@ class Utf8Validator:
     @property
     def error_offset(self) -> int | None:
         """The absolute offset of the first invalid byte, or None while valid."""
-
-def available_simd_levels() -> list[str]:
-    """Kernels this CPU can run, narrowest first; ``["python"]`` for the twin."""
-
-def simd_level() -> str:
-    """The kernel in use: scalar, sse2 (the SSSE3/SSE4.1 kernel), avx2, avx512, neon; ``"python"``
-    for the twin."""
-
-def set_simd_level(name: str) -> str:
-    """Uses the widest kernel not above ``name`` that the CPU supports; returns its name.
-    ``"sse4"`` is accepted as another name of the ``"sse2"`` level."""

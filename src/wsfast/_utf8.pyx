@@ -2,73 +2,38 @@
 """UTF-8 validation of text messages (RFC 6455 §5.6, §8.1; RFC 3629), compiled.
 
 The twin of ``_utf8_py.py``; ``_utf8.pyi`` documents the shared interface. The work is done by the
-C kernels in ``csrc/utf8_*.c`` (scalar, SSE4, AVX2, AVX-512, NEON), chosen at import from the
-CPU's features, capped by the ``WSFAST_SIMD`` environment variable.
+C kernels in ``csrc/utf8_*.c`` (scalar, SSE4, AVX2, AVX-512, NEON), through ``wsfast._kernels``,
+whose SIMD level this module re-exports.
 """
 
-from cpython.buffer cimport PyBUF_SIMPLE, PyBuffer_Release, PyObject_CheckBuffer, PyObject_GetBuffer
-from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_CheckExact, PyBytes_FromStringAndSize, PyBytes_GET_SIZE
+from cpython.buffer cimport PyBUF_SIMPLE, PyBuffer_Release
+from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_CheckExact, PyBytes_GET_SIZE
 from cpython.unicode cimport PyUnicode_DecodeUTF8
-from libc.stdint cimport uint8_t, uint64_t
+from libc.stdint cimport uint8_t
 
-import os
+from wsfast._kernels cimport (
+    get_buffer,
+    utf8_feed,
+    wsf_utf8_at_boundary,
+    wsf_utf8_reset,
+    wsf_utf8_state,
+)
 
+from wsfast._kernels import available_simd_levels, set_simd_level, simd_level
 from wsfast.exceptions import InvalidUTF8
-
-cdef extern from "cpu.h":
-    const char *wsf_simd_level_name(int level)
-    int wsf_cpu_max_level()
-
-cdef extern from "utf8.h":
-    ctypedef struct wsf_utf8_state:
-        uint64_t offset
-        uint64_t error_offset
-        uint8_t need
-        uint8_t lo
-        uint8_t hi
-        uint8_t failed
-    void wsf_utf8_reset(wsf_utf8_state *s) nogil
-    int wsf_utf8_feed(wsf_utf8_state *s, const uint8_t *data, size_t len) nogil
-    int wsf_utf8_at_boundary(const wsf_utf8_state *s) nogil
-    int wsf_utf8_select(int level)
-    int wsf_utf8_level()
-
-__all__ = [
-    "InvalidUTF8",
-    "Utf8Validator",
-    "available_simd_levels",
-    "decode_utf8",
-    "invalid_utf8_offset",
-    "set_simd_level",
-    "simd_level",
-    "utf8_bytes",
-    "validate_utf8",
-]
 
 # Above this size the kernel runs long enough (tens of microseconds) for a GIL release to pay.
 cdef enum:
     NOGIL_THRESHOLD = 262144
 
 
-cdef int _get_buffer(object obj, Py_buffer *view) except -1:
-    """PyObject_GetBuffer with the errors both twins raise: TypeError for a non-buffer or a
-    non-contiguous buffer."""
-    if not PyObject_CheckBuffer(obj):
-        raise TypeError(f"data must be a bytes-like object, not {type(obj).__name__}")
-    try:
-        PyObject_GetBuffer(obj, view, PyBUF_SIMPLE)
-    except BufferError:
-        raise TypeError("data must be a contiguous buffer") from None
-    return 0
-
-
 cdef inline int _feed(wsf_utf8_state *s, const uint8_t *data, size_t length) noexcept:
     cdef int ok
     if length >= NOGIL_THRESHOLD:
         with nogil:
-            ok = wsf_utf8_feed(s, data, length)
+            ok = utf8_feed(s, data, length)
         return ok
-    return wsf_utf8_feed(s, data, length)
+    return utf8_feed(s, data, length)
 
 
 cdef inline long long _invalid_offset(const uint8_t *data, size_t length) noexcept:
@@ -88,7 +53,7 @@ cdef long long _offset_of(object data) except -2:
     cdef long long result
     if PyBytes_CheckExact(data):
         return _invalid_offset(<const uint8_t *>PyBytes_AS_STRING(data), PyBytes_GET_SIZE(data))
-    _get_buffer(data, &view)
+    get_buffer(data, &view, PyBUF_SIMPLE, "data")
     try:
         result = _invalid_offset(<const uint8_t *>view.buf, view.len)
     finally:
@@ -136,7 +101,7 @@ def decode_utf8(data):
     cdef Py_buffer view
     if PyBytes_CheckExact(data):
         return _decode(<const uint8_t *>PyBytes_AS_STRING(data), PyBytes_GET_SIZE(data))
-    _get_buffer(data, &view)
+    get_buffer(data, &view, PyBUF_SIMPLE, "data")
     try:
         return _decode(<const uint8_t *>view.buf, view.len)
     finally:
@@ -157,7 +122,7 @@ cdef class Utf8Validator:
         if PyBytes_CheckExact(data):
             return _feed(&self._state, <const uint8_t *>PyBytes_AS_STRING(data),
                          PyBytes_GET_SIZE(data))
-        _get_buffer(data, &view)
+        get_buffer(data, &view, PyBUF_SIMPLE, "data")
         try:
             return _feed(&self._state, <const uint8_t *>view.buf, view.len)
         finally:
@@ -215,47 +180,3 @@ cdef class Utf8Validator:
         if self._state.failed:
             return f"Utf8Validator(offset={self._state.offset}, error_offset={self._state.error_offset})"
         return f"Utf8Validator(offset={self._state.offset}, at_boundary={self.at_boundary})"
-
-
-# --- SIMD level ------------------------------------------------------------------------------
-
-# Level names on both architectures; a level above what the CPU supports is capped to it.
-_LEVEL_NUMBERS = {"scalar": 0, "sse2": 1, "sse4": 1, "neon": 1, "avx2": 2, "avx512": 3}
-
-
-def available_simd_levels():
-    """The levels this CPU can run, narrowest first (``"scalar"`` is always there)."""
-    return [wsf_simd_level_name(level).decode() for level in range(wsf_cpu_max_level() + 1)]
-
-
-def simd_level():
-    """The name of the kernel level in use: ``"scalar"``, ``"sse2"`` (the SSSE3/SSE4.1 kernel),
-    ``"avx2"``, ``"avx512"`` or ``"neon"``."""
-    return wsf_simd_level_name(wsf_utf8_level()).decode()
-
-
-def set_simd_level(name):
-    """Uses the widest kernel not above ``name`` that this CPU supports; returns its name.
-
-    Unknown names raise ValueError; a level above the CPU's is capped, so any known name is safe.
-    """
-    if name not in _LEVEL_NUMBERS:
-        raise ValueError(
-            f"unknown SIMD level {name!r}; expected one of {', '.join(_LEVEL_NUMBERS)}"
-        )
-    wsf_utf8_select(_LEVEL_NUMBERS[name])
-    return simd_level()
-
-
-def _select_from_environment():
-    requested = os.environ.get("WSFAST_SIMD", "").strip().lower()
-    try:
-        set_simd_level(requested or "avx512")
-    except ValueError as exc:
-        import warnings
-
-        warnings.warn(f"WSFAST_SIMD ignored: {exc}", RuntimeWarning, stacklevel=2)
-        set_simd_level("avx512")
-
-
-_select_from_environment()

@@ -12,20 +12,12 @@ from __future__ import annotations
 
 import codecs
 
+from ._kernels_py import available_simd_levels as available_simd_levels
+from ._kernels_py import byte_view
+from ._kernels_py import set_simd_level as set_simd_level
+from ._kernels_py import simd_level as simd_level
 from ._typing import Buffer
 from .exceptions import InvalidUTF8
-
-__all__ = [
-    "InvalidUTF8",
-    "Utf8Validator",
-    "available_simd_levels",
-    "decode_utf8",
-    "invalid_utf8_offset",
-    "set_simd_level",
-    "simd_level",
-    "utf8_bytes",
-    "validate_utf8",
-]
 
 
 def _lead(byte: int) -> tuple[int, int, int] | None:
@@ -67,16 +59,6 @@ def _step(
     return stop, need, lo, hi
 
 
-def _byte_view(data: Buffer) -> memoryview:
-    try:
-        view = memoryview(data)
-    except TypeError:
-        raise TypeError(f"data must be a bytes-like object, not {type(data).__name__}") from None
-    if not view.c_contiguous:
-        raise TypeError("data must be a contiguous buffer")
-    return view.cast("B") if view.format != "B" or view.ndim != 1 else view
-
-
 def _first_invalid(view: memoryview, error: UnicodeDecodeError, base: int = 0) -> int | None:
     """The exact index of the first invalid byte, given CPython's error on view[base:]: its
     ``start`` is the first byte of the bad sequence (everything before it is valid), so the
@@ -97,19 +79,19 @@ def _invalid_offset(view: memoryview) -> int | None:
 
 def validate_utf8(data: Buffer) -> bool:
     """True if ``data`` (any contiguous buffer) is complete, strictly valid UTF-8."""
-    return _invalid_offset(_byte_view(data)) is None
+    return _invalid_offset(byte_view(data, "data")) is None
 
 
 def invalid_utf8_offset(data: Buffer) -> int | None:
     """None if ``data`` is complete, valid UTF-8; else the offset of the first invalid byte, or
     ``len(data)`` if the data ends inside a code point."""
-    return _invalid_offset(_byte_view(data))
+    return _invalid_offset(byte_view(data, "data"))
 
 
 def utf8_bytes(data: Buffer) -> bytes:
     """Returns ``data`` as bytes after checking it is valid UTF-8 (the object itself when it is
     already ``bytes``: no copy); raises InvalidUTF8 otherwise."""
-    view = _byte_view(data)
+    view = byte_view(data, "data")
     offset = _invalid_offset(view)
     if offset is not None:
         raise InvalidUTF8(offset)
@@ -119,7 +101,7 @@ def utf8_bytes(data: Buffer) -> bytes:
 def decode_utf8(data: Buffer) -> str:
     """Returns ``data`` (any contiguous buffer) decoded as a str; raises InvalidUTF8 (close code
     1007, with the offset of the first invalid byte) if it is not complete, valid UTF-8."""
-    view = _byte_view(data)
+    view = byte_view(data, "data")
     try:
         return str(view, "utf-8")
     except UnicodeDecodeError as exc:
@@ -151,7 +133,7 @@ class Utf8Validator:
     def feed(self, data: Buffer) -> bool:
         """Validates the next chunk; returns True while all input so far is a valid prefix of
         UTF-8. Once invalid, further chunks are ignored and False is returned."""
-        view = _byte_view(data)
+        view = byte_view(data, "data")
         if self._error_offset is not None:
             return False
         length = len(view)
@@ -221,23 +203,3 @@ class Utf8Validator:
         if self._error_offset is not None:
             return f"Utf8Validator(offset={self._offset}, error_offset={self._error_offset})"
         return f"Utf8Validator(offset={self._offset}, at_boundary={self.at_boundary})"
-
-
-_LEVEL_NAMES = ("scalar", "sse2", "sse4", "neon", "avx2", "avx512")
-
-
-def available_simd_levels() -> list[str]:
-    """The pure-Python twin has no SIMD kernels: only ``"python"``."""
-    return ["python"]
-
-
-def simd_level() -> str:
-    """Always ``"python"`` for the pure-Python twin."""
-    return "python"
-
-
-def set_simd_level(name: str) -> str:
-    """Accepts the same names as the compiled module, and stays ``"python"``."""
-    if name not in _LEVEL_NAMES:
-        raise ValueError(f"unknown SIMD level {name!r}; expected one of {', '.join(_LEVEL_NAMES)}")
-    return "python"

@@ -4,7 +4,8 @@
 
 The twin of ``_wsaccel_compat_py.py``; ``_wsaccel_compat.pyi`` documents the shared interface and
 the behaviour of wsaccel 0.6.7 that both reproduce. Masking uses the kernels of ``csrc/mask_*.c``
-(RFC 6455 §5.3), validation those of ``csrc/utf8_*.c`` (RFC 6455 §8.1), both linked in here.
+(RFC 6455 §5.3), validation those of ``csrc/utf8_*.c`` (RFC 6455 §8.1), both through
+``wsfast._kernels`` (whose SIMD level applies here too).
 """
 
 from cpython.buffer cimport (
@@ -20,38 +21,18 @@ from cpython.bytes cimport (
     PyBytes_FromStringAndSize,
     PyBytes_GET_SIZE,
 )
-from libc.stdint cimport uint8_t, uint64_t
+from libc.stdint cimport uint8_t
 from libc.stdlib cimport free, malloc
+from libc.string cimport memcpy
 
-import os
+from wsfast._kernels cimport masked_copy, utf8_feed, wsf_utf8_reset, wsf_utf8_state
 
-cdef extern from "cpu.h":
-    const char *wsf_simd_level_name(int level)
-    int wsf_cpu_max_level()
-
-cdef extern from "mask.h":
-    void wsf_mask(uint8_t *dst, const uint8_t *src, size_t length, const uint8_t *key,
-                  size_t phase) nogil
-    void wsf_mask_short(uint8_t *dst, const uint8_t *src, size_t length, const uint8_t *key,
-                        size_t phase) nogil
-    int wsf_mask_select(int level)
-
-cdef extern from "utf8.h":
-    ctypedef struct wsf_utf8_state:
-        uint64_t offset
-        uint64_t error_offset
-        uint8_t need
-        uint8_t lo
-        uint8_t hi
-        uint8_t failed
-    void wsf_utf8_reset(wsf_utf8_state *s)
-    int wsf_utf8_feed(wsf_utf8_state *s, const uint8_t *data, size_t length) nogil
+# wsaccel's DFA (its states and transitions) is the twin's: only the validation runs in C here.
+from wsfast._wsaccel_compat_py import _STATE_RANGES, _lead_bits, _next_state
 
 cdef enum:
     # Below this size the kernel finishes faster than a GIL release and re-acquire would.
     NOGIL_THRESHOLD = 65536
-    # Below this size a kernel call (dispatch, key rotation) costs more than the inline loop.
-    SHORT_MASK = 16
 
 
 # --- buffers ---------------------------------------------------------------------------------
@@ -111,34 +92,27 @@ cdef int _open(_ByteView bv, object obj) except -1:
     return 0
 
 
-cdef inline void _mask_into(uint8_t *dst, const uint8_t *src, Py_ssize_t length,
-                            const uint8_t *key, size_t phase) noexcept:
-    if length < SHORT_MASK:
-        wsf_mask_short(dst, src, length, key, phase)
-    elif length >= NOGIL_THRESHOLD:
-        with nogil:
-            wsf_mask(dst, src, length, key, phase)
-    else:
-        wsf_mask(dst, src, length, key, phase)
-
-
 # --- xormask ---------------------------------------------------------------------------------
 
-cdef class XorMaskerNull:
-    """wsaccel's ``XorMaskerNull``: ``process(data)`` returns ``data`` itself, unmasked, and
-    counts its length in ``pointer()``."""
+cdef class _XorMasker:
+    """What wsaccel's two maskers share: ``pointer()`` counts the bytes processed."""
 
     cdef Py_ssize_t ptr
-
-    def __init__(self, mask=None):
-        self.ptr = 0
 
     def pointer(self):
         """The number of bytes processed since creation or the last ``reset()``."""
         return self.ptr
 
     def reset(self):
-        """Sets ``pointer()`` back to 0."""
+        """Sets ``pointer()`` back to 0 (for XorMaskerSimple: starts again at key octet 0)."""
+        self.ptr = 0
+
+
+cdef class XorMaskerNull(_XorMasker):
+    """wsaccel's ``XorMaskerNull``: ``process(data)`` returns ``data`` itself, unmasked, and
+    counts its length in ``pointer()``."""
+
+    def __init__(self, mask=None):
         self.ptr = 0
 
     def process(self, data):
@@ -147,41 +121,24 @@ cdef class XorMaskerNull:
         return data
 
 
-cdef class XorMaskerSimple:
+cdef class XorMaskerSimple(_XorMasker):
     """wsaccel's ``XorMaskerSimple``: XOR-masks (RFC 6455 §5.3) successive chunks of one payload
     with a 4-byte key, continuing the key phase from chunk to chunk."""
 
-    cdef Py_ssize_t ptr
     cdef uint8_t mask[4]
 
     def __init__(self, mask):
         cdef _ByteView bv
-        cdef const uint8_t *key
         if PyBytes_CheckExact(mask):
             if PyBytes_GET_SIZE(mask) != 4:
                 raise ValueError("mask should be 4byte.")
-            key = <const uint8_t *>PyBytes_AS_STRING(mask)
-            self.mask[0] = key[0]
-            self.mask[1] = key[1]
-            self.mask[2] = key[2]
-            self.mask[3] = key[3]
+            memcpy(self.mask, PyBytes_AS_STRING(mask), 4)
         else:
             bv = _ByteView.__new__(_ByteView)
             _open(bv, mask)
             if bv.length != 4:
                 raise ValueError("mask should be 4byte.")
-            self.mask[0] = bv.data[0]
-            self.mask[1] = bv.data[1]
-            self.mask[2] = bv.data[2]
-            self.mask[3] = bv.data[3]
-        self.ptr = 0
-
-    def pointer(self):
-        """The number of bytes masked since creation or the last ``reset()``."""
-        return self.ptr
-
-    def reset(self):
-        """Starts again at key octet 0 (and ``pointer()`` 0)."""
+            memcpy(self.mask, bv.data, 4)
         self.ptr = 0
 
     def process(self, data):
@@ -192,9 +149,8 @@ cdef class XorMaskerSimple:
         if PyBytes_CheckExact(data):
             # bytes are immutable: their memory needs no buffer export, even without the GIL.
             length = PyBytes_GET_SIZE(data)
-            out = PyBytes_FromStringAndSize(NULL, length)
-            _mask_into(<uint8_t *>PyBytes_AS_STRING(out),
-                       <const uint8_t *>PyBytes_AS_STRING(data), length, self.mask, self.ptr & 3)
+            out = masked_copy(<const uint8_t *>PyBytes_AS_STRING(data), length, self.mask,
+                              self.ptr & 3)
         elif data is None:
             return b""
         else:
@@ -202,9 +158,7 @@ cdef class XorMaskerSimple:
             bv = _ByteView.__new__(_ByteView)
             _open(bv, data)
             length = bv.length
-            out = PyBytes_FromStringAndSize(NULL, length)
-            _mask_into(<uint8_t *>PyBytes_AS_STRING(out), bv.data, length, self.mask,
-                       self.ptr & 3)
+            out = masked_copy(bv.data, length, self.mask, self.ptr & 3)
         self.ptr += length
         return out
 
@@ -218,14 +172,13 @@ def createXorMasker(mask, len=None):
 
 # wsaccel numbers the states of its DFA (Hoehrmann's "Flexible and Economical UTF-8 Decoder"):
 # 0 accept, 1 reject, then a state per set of bytes the next continuation byte may be. wsfast's
-# validator keeps the same facts as (need, lo, hi); these tables translate one into the other.
-#                            state:  0     1     2     3     4     5     6     7     8
+# validator keeps the same facts as (need, lo, hi); these tables, filled from the twin's
+# _STATE_RANGES, translate one into the other.
 cdef uint8_t _STATE_NEED[9]
 cdef uint8_t _STATE_LO[9]
 cdef uint8_t _STATE_HI[9]
-_STATE_NEED[:] = [0, 0, 1, 2, 2, 2, 3, 3, 3]
-_STATE_LO[:] = [0x80, 0x80, 0x80, 0x80, 0xA0, 0x80, 0x90, 0x80, 0x80]
-_STATE_HI[:] = [0xBF, 0xBF, 0xBF, 0xBF, 0xBF, 0x9F, 0xBF, 0xBF, 0x8F]
+for _number, (_need, _lo, _hi) in enumerate(_STATE_RANGES):
+    _STATE_NEED[_number], _STATE_LO[_number], _STATE_HI[_number] = _need, _lo, _hi
 
 
 cdef int _state_number(const wsf_utf8_state *s) noexcept:
@@ -238,54 +191,6 @@ cdef int _state_number(const wsf_utf8_state *s) noexcept:
     if s.need == 2:
         return 4 if s.lo == 0xA0 else (5 if s.hi == 0x9F else 3)
     return 6 if s.lo == 0x90 else (8 if s.hi == 0x8F else 7)
-
-
-cdef int _lead_state(int b) noexcept:
-    """The state after a lead byte ``b`` (RFC 3629 §4: C0, C1 and F5-FF never appear)."""
-    if b < 0x80:
-        return 0
-    if b < 0xC2:
-        return 1
-    if b < 0xE0:
-        return 2
-    if b == 0xE0:
-        return 4  # E0 A0-BF: no overlong 3-byte forms
-    if b == 0xED:
-        return 5  # ED 80-9F: no surrogates
-    if b < 0xF0:
-        return 3
-    if b == 0xF0:
-        return 6  # F0 90-BF: no overlong 4-byte forms
-    if b < 0xF4:
-        return 7
-    if b == 0xF4:
-        return 8  # F4 80-8F: nothing above U+10FFFF
-    return 1
-
-
-cdef int _lead_bits(int b) noexcept:
-    """The bits wsaccel's ``decode`` keeps of a byte read in the accept state."""
-    if b < 0x80:
-        return b
-    if b < 0x90:
-        return b & 0x7F
-    if b < 0xA0:
-        return 0
-    if b < 0xC0:
-        return b & 0x01
-    if b < 0xC2:
-        return 0
-    if b < 0xE0:
-        return b & 0x3F
-    if b == 0xE0 or b == 0xF0 or b > 0xF4:
-        return 0
-    if b == 0xED:
-        return b & 0x0F
-    if b < 0xF0:
-        return b & 0x1F
-    if b == 0xF4:
-        return b & 0x07
-    return b & 0x03
 
 
 cdef class Utf8Validator:
@@ -329,21 +234,15 @@ cdef class Utf8Validator:
         """Feeds one octet (an int 0-255); returns the new state (0 when ``codepoint`` holds a
         complete code point, 1 on invalid UTF-8, another number when more octets are needed)."""
         cdef int state = _state_number(&self.s)
-        cdef int nxt
         if b < 0 or b > 255:
             raise ValueError(f"decode() takes an octet 0-255, got {b}")
         if state != 0:
             self.codepoint = <int>((b & 0x3F) | (<unsigned int>self.codepoint << 6))
         else:
             self.codepoint = _lead_bits(b)
-        if state == 0:
-            nxt = _lead_state(b)
-        elif state == 1 or b < _STATE_LO[state] or b > _STATE_HI[state]:
-            nxt = 1
-        else:
-            nxt = (0, 1, 0, 2, 2, 2, 3, 3, 3)[state]
-        self.state = nxt
-        return nxt
+        state = _next_state(state, b)
+        self.state = state
+        return state
 
     def __reduce__(self):
         return _restore_validator, (type(self), self.state, self.i, self.codepoint)
@@ -374,9 +273,9 @@ cdef class Utf8Validator:
         if length >= NOGIL_THRESHOLD:
             # bytes are immutable and other buffers are pinned by their export.
             with nogil:
-                ok = wsf_utf8_feed(&self.s, data, length)
+                ok = utf8_feed(&self.s, data, length)
         else:
-            ok = wsf_utf8_feed(&self.s, data, length)
+            ok = utf8_feed(&self.s, data, length)
         if ok:
             self.i += length
             return True, self.s.need == 0, length, self.i
@@ -401,25 +300,11 @@ def _valid_prefix(buf):
     cdef _ByteView bv
     if PyBytes_CheckExact(buf):
         wsf_utf8_reset(&s)
-        return wsf_utf8_feed(&s, <const uint8_t *>PyBytes_AS_STRING(buf),
-                             PyBytes_GET_SIZE(buf)) != 0
+        return utf8_feed(&s, <const uint8_t *>PyBytes_AS_STRING(buf),
+                         PyBytes_GET_SIZE(buf)) != 0
     if buf is None:
         raise TypeError("'NoneType' is not iterable")
     bv = _ByteView.__new__(_ByteView)
     _open(bv, buf)
     wsf_utf8_reset(&s)
-    return wsf_utf8_feed(&s, bv.data, bv.length) != 0
-
-
-# --- kernel selection ------------------------------------------------------------------------
-
-_LEVEL_NUMBERS = {"scalar": 0, "sse2": 1, "neon": 1, "avx2": 2, "avx512": 3}
-
-
-def _select_from_environment():
-    # The same choice as wsfast._mask: WSFAST_SIMD caps the kernel, the CPU decides the rest.
-    requested = os.environ.get("WSFAST_SIMD", "").strip().lower()
-    wsf_mask_select(_LEVEL_NUMBERS.get(requested, 3))
-
-
-_select_from_environment()
+    return utf8_feed(&s, bv.data, bv.length) != 0

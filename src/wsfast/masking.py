@@ -9,13 +9,15 @@ from __future__ import annotations
 from . import _speedups
 
 _impl = _speedups.load("mask")
+# The one SIMD switch of every kernel (wsfast.set_simd_level): the same functions here.
+_kernels = _speedups.load("kernels")
 
 mask = _impl.mask
 mask_inplace = _impl.mask_inplace
 Masker = _impl.Masker
-available_simd_levels = _impl.available_simd_levels
-simd_level = _impl.simd_level
-set_simd_level = _impl.set_simd_level
+available_simd_levels = _kernels.available_simd_levels
+simd_level = _kernels.simd_level
+set_simd_level = _kernels.set_simd_level
 
 __all__ = [
     "Masker",

@@ -12,6 +12,8 @@ from __future__ import annotations
 from . import _speedups
 
 _impl = _speedups.load("utf8")
+# The one SIMD switch of every kernel (wsfast.set_simd_level): the same functions here.
+_kernels = _speedups.load("kernels")
 
 InvalidUTF8 = _impl.InvalidUTF8
 Utf8Validator = _impl.Utf8Validator
@@ -19,9 +21,9 @@ validate_utf8 = _impl.validate_utf8
 invalid_utf8_offset = _impl.invalid_utf8_offset
 decode_utf8 = _impl.decode_utf8
 utf8_bytes = _impl.utf8_bytes
-available_simd_levels = _impl.available_simd_levels
-simd_level = _impl.simd_level
-set_simd_level = _impl.set_simd_level
+available_simd_levels = _kernels.available_simd_levels
+simd_level = _kernels.simd_level
+set_simd_level = _kernels.set_simd_level
 
 __all__ = [
     "InvalidUTF8",

@@ -12,7 +12,7 @@ Building is client side: masked frames with a fresh random key each (``frames-bu
 The peers, each skipped when not installed: aiohttp's compiled ``WebSocketReader`` (which also
 decodes text to str, and queues messages), websockets' sans-IO ``Protocol`` (frame events),
 wsproto's ``FrameProtocol`` (frames; text decoded to str). Our own cases: ``wsfast`` (Frame
-objects), ``wsfast-packed`` (``feed_packed``: no object per frame), ``wsfast+str`` (text also
+objects), ``wsfast+str`` (text also
 decoded to str, as the peers deliver it) and ``wsfast-python`` (the twin). The physical
 reference ``mask (limit)`` unmasks the same bytes with ``wsfast._mask``, one call per 64 KiB
 chunk: no parser can beat it.
@@ -77,11 +77,6 @@ def _parse_cases(opcode: int, size: int, count: int) -> tuple[Case, ...]:
             def parse() -> int:
                 parser = impl.FrameParser(server=True, max_frame_size=limit)
                 n = 0
-                if mode == "packed":
-                    feed = parser.feed_packed
-                    for chunk in chunks:
-                        n += len(feed(chunk)[0])
-                    return n // 2
                 feed = parser.feed
                 if mode == "str":
                     for chunk in chunks:
@@ -96,7 +91,7 @@ def _parse_cases(opcode: int, size: int, count: int) -> tuple[Case, ...]:
             assert parse() == count
             return parse
 
-        name = kind if mode == "frames" else f"{kind}-{mode}" if mode == "packed" else f"{kind}+str"
+        name = kind if mode == "frames" else f"{kind}+str"
         return Case(name, setup, "wsfast" if kind == "wsfast" else "wsfast-python")
 
     def aiohttp() -> Callable[[], object]:
@@ -180,7 +175,7 @@ def _parse_cases(opcode: int, size: int, count: int) -> tuple[Case, ...]:
 
         return run
 
-    cases = [ours("wsfast"), ours("wsfast", "packed")]
+    cases = [ours("wsfast")]
     if opcode == TEXT:
         cases.append(ours("wsfast", "str"))
     cases += [

@@ -74,6 +74,13 @@ int wsf_cpu_max_level(void) {
 #endif
 }
 
+int wsf_cpu_cap_level(int level) {
+    int max = wsf_cpu_max_level();
+    if (level > max) level = max;
+    if (level < WSF_SIMD_SCALAR) level = WSF_SIMD_SCALAR;
+    return level;
+}
+
 const char *wsf_simd_level_name(int level) {
     switch (level) {
     case WSF_SIMD_SCALAR: return "scalar";

@@ -27,6 +27,9 @@ unsigned wsf_cpu_features(void);
  * than its level's baseline (SSSE3 at the SSE2 level, say) checks wsf_cpu_features() itself. */
 int wsf_cpu_max_level(void);
 
+/* level, capped to what this CPU supports (and raised to WSF_SIMD_SCALAR if below). */
+int wsf_cpu_cap_level(int level);
+
 /* The name of a level on this architecture: "scalar", "sse2", "avx2", "avx512", "neon". */
 const char *wsf_simd_level_name(int level);
 

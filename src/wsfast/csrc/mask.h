@@ -2,7 +2,8 @@
  *     transformed-octet-i = original-octet-i XOR masking-key-octet-(i MOD 4)
  *
  * One kernel per instruction set (mask_scalar.c, mask_sse2.c, mask_avx2.c, mask_avx512.c,
- * mask_neon.c), chosen once at import by mask_dispatch.c.
+ * mask_neon.c), chosen by mask_dispatch.c. They are linked into one extension, wsfast._kernels,
+ * which the other modules call through.
  */
 #ifndef WSF_MASK_H
 #define WSF_MASK_H

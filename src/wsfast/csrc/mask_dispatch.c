@@ -7,9 +7,7 @@ static wsf_mask_kernel wsf_mask_active = wsf_mask_scalar;
 static int wsf_mask_active_level = WSF_SIMD_SCALAR;
 
 int wsf_mask_select(int level) {
-    int max = wsf_cpu_max_level();
-    if (level > max) level = max;
-    if (level < WSF_SIMD_SCALAR) level = WSF_SIMD_SCALAR;
+    level = wsf_cpu_cap_level(level);
     wsf_mask_kernel kernel = wsf_mask_scalar;
 #if defined(WSF_HAVE_X86_KERNELS)
     if (level >= WSF_SIMD_AVX512) kernel = wsf_mask_avx512;

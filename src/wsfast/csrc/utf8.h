@@ -4,13 +4,15 @@
  * validator stops at the first byte that can no longer be part of valid UTF-8, whatever follows
  * (F4 90 fails at the 90, ED A0 at the A0, C0/C1/F5-FF at once).
  *
- * One kernel per instruction set (utf8_scalar.c, utf8_<isa>.c), chosen by utf8_dispatch.c.
+ * One kernel per instruction set (utf8_scalar.c, utf8_<isa>.c), chosen by utf8_dispatch.c. They are
+ * linked into one extension, wsfast._kernels, which the other modules call through.
  */
 #ifndef WSF_UTF8_H
 #define WSF_UTF8_H
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 typedef struct {
     uint64_t offset;       /* bytes fed so far: the absolute offset of the next byte */
@@ -20,7 +22,8 @@ typedef struct {
     uint8_t failed;        /* 1 once invalid; further input is ignored */
 } wsf_utf8_state;
 
-void wsf_utf8_reset(wsf_utf8_state *s);
+/* Inline, so that every compiled module can start a validation without linking the kernels. */
+static inline void wsf_utf8_reset(wsf_utf8_state *s) { memset(s, 0, sizeof(*s)); }
 
 /* Feeds the next chunk. Returns 1 while all input so far is a valid prefix of UTF-8, 0 once it is
  * not (then s->error_offset says where, and later calls return 0 without reading). */
@@ -38,7 +41,8 @@ int wsf_utf8_valid(const uint8_t *data, size_t len);
  * updating it; returns 1 or 0 as wsf_utf8_feed. */
 int wsf_utf8_feed_scalar(wsf_utf8_state *s, const uint8_t *data, size_t len);
 
-/* Selects the widest kernel <= level that the CPU supports; returns the level in use. */
+/* Selects the widest kernel <= level that the CPU supports; returns the level in use. Until it is
+ * called, the scalar kernel runs (wsfast._kernels calls it at import). */
 int wsf_utf8_select(int level);
 int wsf_utf8_level(void);
 

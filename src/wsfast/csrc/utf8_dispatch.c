@@ -4,22 +4,13 @@
 #include "utf8_kernels.h"
 #include "wsf_simd.h"
 
-#include <stdlib.h>
-#include <string.h>
-
 typedef int (*wsf_utf8_kernel)(wsf_utf8_state *s, const uint8_t *data, size_t len);
 
-static int wsf_utf8_feed_first(wsf_utf8_state *s, const uint8_t *data, size_t len);
-
-/* Until a module calls wsf_utf8_select(), the first feed chooses from the CPU and WSFAST_SIMD, so
- * every extension that links these kernels gets the SIMD path without any set-up. */
-static wsf_utf8_kernel wsf_utf8_active = wsf_utf8_feed_first;
-static int wsf_utf8_active_level = -1;
+static wsf_utf8_kernel wsf_utf8_active = wsf_utf8_feed_scalar;
+static int wsf_utf8_active_level = WSF_SIMD_SCALAR;
 
 int wsf_utf8_select(int level) {
-    int max = wsf_cpu_max_level();
-    if (level > max) level = max;
-    if (level < WSF_SIMD_SCALAR) level = WSF_SIMD_SCALAR;
+    level = wsf_cpu_cap_level(level);
     wsf_utf8_kernel kernel = wsf_utf8_feed_scalar;
 #if defined(WSF_HAVE_X86_KERNELS)
     if (level >= WSF_SIMD_AVX512) {
@@ -42,27 +33,7 @@ int wsf_utf8_select(int level) {
     return level;
 }
 
-/* The level named by the WSFAST_SIMD environment variable, or the widest there is. */
-static int wsf_utf8_level_from_environment(void) {
-    const char *name = getenv("WSFAST_SIMD");
-    if (name == NULL || name[0] == '\0') return WSF_SIMD_AVX512;
-    for (int level = WSF_SIMD_SCALAR; level <= WSF_SIMD_AVX512; level++) {
-        if (strcmp(name, wsf_simd_level_name(level)) == 0) return level;
-    }
-    if (strcmp(name, "neon") == 0 || strcmp(name, "sse2") == 0 || strcmp(name, "sse4") == 0)
-        return WSF_SIMD_SSE2;
-    return WSF_SIMD_AVX512;
-}
-
-static int wsf_utf8_feed_first(wsf_utf8_state *s, const uint8_t *data, size_t len) {
-    wsf_utf8_select(wsf_utf8_level_from_environment());
-    return wsf_utf8_active(s, data, len);
-}
-
-int wsf_utf8_level(void) {
-    if (wsf_utf8_active_level < 0) wsf_utf8_select(wsf_utf8_level_from_environment());
-    return wsf_utf8_active_level;
-}
+int wsf_utf8_level(void) { return wsf_utf8_active_level; }
 
 int wsf_utf8_feed(wsf_utf8_state *s, const uint8_t *data, size_t len) {
     /* Short chunks: the scalar step is done before a vector kernel has set up. */

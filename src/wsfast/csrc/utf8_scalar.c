@@ -4,10 +4,6 @@
 #include "utf8_kernels.h"
 #include "wsf_simd.h"
 
-void wsf_utf8_reset(wsf_utf8_state *s) {
-    memset(s, 0, sizeof(*s));
-}
-
 /* RFC 3629 §4 (UTF8-2/3/4): the lead byte fixes how many continuation bytes follow and the range
  * of the first one, which is what excludes overlongs, surrogates and code points above U+10FFFF. */
 static inline int wsf_utf8_lead(uint8_t b, uint8_t *need, uint8_t *lo, uint8_t *hi) {

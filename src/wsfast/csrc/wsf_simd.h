@@ -19,14 +19,18 @@
 
 /* GCC and clang need the target attribute to allow intrinsics above the baseline; MSVC allows
  * them anywhere. */
+/* WSF_KEEP_IN_REGISTER(x): x must pass through a general-purpose register here, which keeps the
+ * compiler from vectorizing the loop around it (MSVC does not vectorize such loops by itself). */
 #if defined(__GNUC__) || defined(__clang__)
 #  define WSF_TARGET(isa) __attribute__((target(isa)))
 #  define WSF_LIKELY(x) __builtin_expect(!!(x), 1)
 #  define WSF_UNLIKELY(x) __builtin_expect(!!(x), 0)
+#  define WSF_KEEP_IN_REGISTER(x) __asm__("" : "+r"(x))
 #else
 #  define WSF_TARGET(isa)
 #  define WSF_LIKELY(x) (x)
 #  define WSF_UNLIKELY(x) (x)
+#  define WSF_KEEP_IN_REGISTER(x) ((void)0)
 #endif
 
 /* Kernels compiled for x86-64 with a compiler that understands the target attribute (or MSVC). */
