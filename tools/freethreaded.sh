@@ -240,13 +240,13 @@ stage "build wsfast"
 rm -rf "$STAGE" && mkdir -p "$STAGE"
 cp -r "$ROOT/src" "$ROOT/setup.py" "$ROOT/pyproject.toml" "$ROOT/README.md" "$STAGE/"
 find "$STAGE/src" \( -name '*.so' -o -name '*.pyd' -o -name '__pycache__' \) -prune -exec rm -rf {} +
-find "$STAGE/src/wsfast" -maxdepth 1 -name '_*.c' -delete
+find "$STAGE/src/wsfast" -maxdepth 2 \( -name '_*.c' -o -name 'connection.c' \) -delete
 WSFAST_REQUIRE_EXTENSIONS=1 "${PIP[@]}" install --no-build-isolation --no-deps --force-reinstall \
     "$STAGE" >"$CACHE/wsfast-build.log" 2>&1 || { tail -40 "$CACHE/wsfast-build.log"; exit 1; }
 # The freethreading_compatible directive took effect: Cython's default for the module's Py_mod_gil
 # slot (the last definition of the macro, used unless CYTHON_FREETHREADING_COMPATIBLE is defined)
 # is Py_MOD_GIL_NOT_USED. Cython older than 3.1 writes no Py_mod_gil slot at all.
-for c in "$STAGE"/src/wsfast/_*.c; do
+for c in "$STAGE"/src/wsfast/_*.c "$STAGE"/src/wsfast/connection.c "$STAGE"/src/wsfast/asyncio/connection.c; do
     grep '#define __Pyx_FREETHREADING_COMPATIBLE' "$c" | tail -1 | grep -q 'Py_MOD_GIL_NOT_USED' ||
         { echo "$(basename "$c"): Py_mod_gil is not Py_MOD_GIL_NOT_USED"; exit 1; }
 done
@@ -260,7 +260,8 @@ import importlib, sys, sysconfig
 assert sysconfig.get_config_var("Py_GIL_DISABLED"), "not a free-threaded build"
 assert not sys._is_gil_enabled(), "GIL on at start"
 import wsfast
-for name in ("_mask", "_utf8", "_frames", "_wsaccel_compat"):
+for name in ("_kernels", "_mask", "_utf8", "_frames", "_wsaccel_compat", "connection",
+             "asyncio.connection"):
     module = importlib.import_module("wsfast." + name)
     assert module.__file__.endswith(sysconfig.get_config_var("EXT_SUFFIX")), module.__file__
 assert wsfast.implementation == "compiled", wsfast.implementation
