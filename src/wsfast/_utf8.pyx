@@ -9,11 +9,31 @@ CPU's features, capped by the ``WSFAST_SIMD`` environment variable.
 from cpython.buffer cimport PyBUF_SIMPLE, PyBuffer_Release, PyObject_CheckBuffer, PyObject_GetBuffer
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_CheckExact, PyBytes_FromStringAndSize, PyBytes_GET_SIZE
 from cpython.unicode cimport PyUnicode_DecodeUTF8
-from libc.stdint cimport uint8_t, uint64_t
+from libc.stdint cimport uint8_t, uint16_t, uint32_t, uint64_t
+from libc.string cimport memcpy
 
 import os
 
 from wsfast.exceptions import InvalidUTF8
+
+cdef extern from "Python.h":
+    object PyUnicode_New(Py_ssize_t size, Py_UCS4 maxchar)
+    void *PyUnicode_DATA(object text)
+    int PyUnicode_KIND(object text)
+
+cdef extern from "utf8_decode.h":
+    ctypedef struct wsf_utf8_shape:
+        size_t length
+        uint8_t max_byte
+    ctypedef struct wsf_utf8_decoder:
+        void (*measure)(const uint8_t *data, size_t len, wsf_utf8_shape *shape) noexcept nogil
+        int (*to_ucs1)(const uint8_t *data, size_t len, uint8_t *out, size_t length) noexcept nogil
+        int (*to_ucs2)(const uint8_t *data, size_t len, uint16_t *out, size_t length) noexcept nogil
+        int (*to_ucs4)(const uint8_t *data, size_t len, uint32_t *out, size_t length) noexcept nogil
+        int level
+    const wsf_utf8_decoder *wsf_utf8_decoder_for(int level) noexcept nogil
+    uint32_t wsf_utf8_max_char(uint8_t max_byte) noexcept nogil
+    enum: WSF_UTF8_MAX_VALID_BYTE
 
 cdef extern from "cpu.h":
     const char *wsf_simd_level_name(int level)
@@ -117,17 +137,79 @@ def utf8_bytes(data):
     return data if PyBytes_CheckExact(data) else bytes(data)
 
 
+# --- decoding: the str built by our kernels -----------------------------------------------------
+
+# The decoders' lookup tables are built on the first call: here, while the import runs alone.
+wsf_utf8_decoder_for(0)
+
+
+cdef inline void _transcode_into(const wsf_utf8_decoder *decoder, const uint8_t *data,
+                                 size_t length, void *out, int kind, size_t chars,
+                                 int *ok) noexcept nogil:
+    if kind == 1:
+        ok[0] = decoder.to_ucs1(data, length, <uint8_t *>out, chars)
+    elif kind == 2:
+        ok[0] = decoder.to_ucs2(data, length, <uint16_t *>out, chars)
+    else:
+        ok[0] = decoder.to_ucs4(data, length, <uint32_t *>out, chars)
+
+
+cdef object _build_str(const uint8_t *data, Py_ssize_t length):
+    """The str of ``data`` in CPython's own storage (1, 2 or 4 bytes a character, as
+    ``bytes.decode`` would choose), or None if ``data`` is not complete, valid UTF-8.
+
+    A first pass counts the characters and finds the largest byte, which fixes the kind; the
+    str is allocated once and a second pass transcodes into it, validating as it goes
+    (csrc/utf8_decode.h). Large inputs run both passes without the GIL: the str is not shared
+    with anyone until it is returned."""
+    cdef const wsf_utf8_decoder *decoder = wsf_utf8_decoder_for(wsf_utf8_level())
+    cdef wsf_utf8_shape shape
+    cdef bint large = length >= NOGIL_THRESHOLD
+    cdef int ok = 1, kind
+    cdef void *out
+    if large:
+        with nogil:
+            decoder.measure(data, length, &shape)
+    else:
+        decoder.measure(data, length, &shape)
+    if shape.max_byte > WSF_UTF8_MAX_VALID_BYTE or (shape.length == 0 and length > 0):
+        return None
+    cdef uint32_t max_char = wsf_utf8_max_char(shape.max_byte)
+    result = PyUnicode_New(shape.length, max_char)
+    out = PyUnicode_DATA(result)
+    if max_char < 0x80:  # all ASCII, hence valid: the bytes are the characters
+        if large:
+            with nogil:
+                memcpy(out, data, length)
+        else:
+            memcpy(out, data, length)
+        return result
+    kind = PyUnicode_KIND(result)
+    if large:
+        with nogil:
+            _transcode_into(decoder, data, length, out, kind, shape.length, &ok)
+    else:
+        _transcode_into(decoder, data, length, out, kind, shape.length, &ok)
+    return result if ok else None
+
+
 cdef object _decode(const uint8_t *data, Py_ssize_t length):
     cdef long long offset
-    # CPython's decoder validates as it decodes, in one pass (and copies ASCII runs a word at a
-    # time): validating first would only add a pass, and a plain copy for ASCII measured no
-    # faster (docs/utf8.md). Our validator only runs to locate an error exactly.
-    try:
-        return PyUnicode_DecodeUTF8(<const char *>data, length, "strict")
-    except UnicodeDecodeError:
-        pass
+    result = _build_str(data, length)
+    if result is not None:
+        return result
     offset = _invalid_offset(data, length)
-    raise InvalidUTF8(offset if offset >= 0 else 0)
+    if offset < 0:
+        # The kernels and the validator disagree, which the tests rule out; should it happen,
+        # CPython's decoder has the last word rather than a valid message failing.
+        return PyUnicode_DecodeUTF8(<const char *>data, length, "strict")
+    raise InvalidUTF8(offset)
+
+
+def _transcode_utf8(data):
+    """For tests: the str built by the transcoding kernels alone, or None where they reject the
+    input (no validator, no fallback to CPython's decoder). ``data`` must be bytes."""
+    return _build_str(<const uint8_t *>PyBytes_AS_STRING(data), PyBytes_GET_SIZE(data))
 
 
 def decode_utf8(data):
