@@ -10,6 +10,8 @@ wsf_utf8_window wsf_utf8_windows[4096];
 wsf_utf8_window_shape wsf_utf8_window_shapes[WSF_UTF8_WINDOW_SHAPES];
 uint8_t wsf_utf8_compress8[256][8];
 uint8_t wsf_utf8_popcount8[256];
+uint8_t wsf_utf8_compress16[256][16];
+uint32_t wsf_utf8_compress32[256][8];
 
 static int wsf_u8d_tables_built;
 
@@ -75,8 +77,15 @@ void wsf_utf8_decode_build_tables(void) {
     for (int mask = 0; mask < 256; mask++) {
         int n = 0;
         memset(wsf_utf8_compress8[mask], 0x80, 8);
+        memset(wsf_utf8_compress16[mask], 0x80, 16);
+        memset(wsf_utf8_compress32[mask], 0, sizeof(wsf_utf8_compress32[mask]));
         for (int i = 0; i < 8; i++) {
-            if (mask & (1 << i)) wsf_utf8_compress8[mask][n++] = (uint8_t)i;
+            if (mask & (1 << i)) {
+                wsf_utf8_compress16[mask][2 * n] = (uint8_t)(2 * i);
+                wsf_utf8_compress16[mask][2 * n + 1] = (uint8_t)(2 * i + 1);
+                wsf_utf8_compress32[mask][n] = (uint32_t)i;
+                wsf_utf8_compress8[mask][n++] = (uint8_t)i;
+            }
         }
         wsf_utf8_popcount8[mask] = (uint8_t)n;
     }

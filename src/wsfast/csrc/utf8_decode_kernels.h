@@ -62,6 +62,10 @@ extern wsf_utf8_window_shape wsf_utf8_window_shapes[WSF_UTF8_WINDOW_SHAPES];
  * front (the rest zero), and how many there are. */
 extern uint8_t wsf_utf8_compress8[256][8];
 extern uint8_t wsf_utf8_popcount8[256];
+/* The same for 16-bit lanes: gathers the lanes set in an 8-bit mask to the front. */
+extern uint8_t wsf_utf8_compress16[256][16];
+/* And for 32-bit lanes, as vpermd indexes: the lanes set in an 8-bit mask first. */
+extern uint32_t wsf_utf8_compress32[256][8];
 
 void wsf_utf8_decode_build_tables(void);
 

@@ -106,6 +106,17 @@ static inline unsigned wsf_u8d_ctz(unsigned x) {
 #endif
 }
 
+/* The index of the highest set bit of x (x != 0). */
+static inline unsigned wsf_u8d_highest_bit(unsigned x) {
+#if defined(_MSC_VER) && !defined(__clang__)
+    unsigned long index;
+    _BitScanReverse(&index, x);
+    return (unsigned)index;
+#else
+    return 31u - (unsigned)__builtin_clz(x);
+#endif
+}
+
 /* The 16 bytes at p, checked (into *err) against the bytes before them. */
 WSF_U8D_128
 static inline __m128i wsf_u8d_load_checked128(const uint8_t *data, const uint8_t *p, __m128i *err) {
@@ -151,10 +162,9 @@ static inline size_t wsf_u8d_step_ucs2(const uint8_t *data, const uint8_t *p, ui
     return window.consumed;
 }
 
+/* The UCS-4 step on 16 bytes already loaded (and checked). */
 WSF_U8D_128
-static inline size_t wsf_u8d_step_ucs4(const uint8_t *data, const uint8_t *p, uint32_t *o,
-                                       size_t *count, __m128i *err) {
-    __m128i in = wsf_u8d_load_checked128(data, p, err);
+static inline size_t wsf_u8d_convert_ucs4(__m128i in, uint32_t *o, size_t *count) {
     unsigned non_ascii = (unsigned)_mm_movemask_epi8(in);
     if ((non_ascii & 0x3F) == 0) {
         _mm_storeu_si128((__m128i *)o, _mm_cvtepu8_epi32(in));
@@ -175,6 +185,12 @@ static inline size_t wsf_u8d_step_ucs4(const uint8_t *data, const uint8_t *p, ui
     }
     *count = shape->count;
     return window.consumed;
+}
+
+WSF_U8D_128
+static inline size_t wsf_u8d_step_ucs4(const uint8_t *data, const uint8_t *p, uint32_t *o,
+                                       size_t *count, __m128i *err) {
+    return wsf_u8d_convert_ucs4(wsf_u8d_load_checked128(data, p, err), o, count);
 }
 
 /* The 128-bit loop of each width from p, then the scalar step for the last bytes; err carries
