@@ -4,8 +4,8 @@
  * (the Keiser-Lemire check of utf8_kernels.h), kept ahead of the transcoder so that every byte a
  * step consumes has been checked. The steps:
  * - 2-byte characters (text of 1- to 3-byte characters): 32 positions a step; the code point of
- *   the character starting at each position is computed in 16-bit lanes from that byte and the
- *   two after it (three loads at p, p + 1, p + 2), and the lanes of the positions that start a
+ *   the character starting at each position is computed, its low and high bytes apart, from that
+ *   byte and the two after it (three loads at p, p + 1, p + 2), and the lanes of the positions that start a
  *   character are gathered to the front (pshufb, 8 lanes at a time). No table of windows and a
  *   fixed stride: a character that starts in a step is complete in the bytes it reads, whatever
  *   the mix of lengths, so the next step's position does not wait on this one's result.
@@ -102,22 +102,6 @@ static inline size_t wsf_u8d_step256_ucs1(const uint8_t *p, uint8_t *o, size_t *
     return consumed;
 }
 
-/* The code point of a character of 1 to 3 bytes starting at each of 16 positions, from the
- * byte there and the two after it (garbage where a position does not start one). */
-WSF_U8D_256
-static inline __m256i wsf_u8d_bmp_values(__m128i b0, __m128i b1, __m128i b2) {
-    const __m256i low6 = _mm256_set1_epi16(0x3F);
-    __m256i w0 = _mm256_cvtepu8_epi16(b0);
-    __m256i n1 = _mm256_and_si256(_mm256_cvtepu8_epi16(b1), low6);
-    __m256i n2 = _mm256_and_si256(_mm256_cvtepu8_epi16(b2), low6);
-    /* 110yyyyy 10xxxxxx -> yyyyyxxxxxx; 1110zzzz 10yyyyyy 10xxxxxx -> zzzzyyyyyyxxxxxx (the
-     * lead's marker bits fall off the top of the 16-bit lane). */
-    __m256i two = _mm256_or_si256(_mm256_and_si256(_mm256_slli_epi16(w0, 6), _mm256_set1_epi16(0x7C0)), n1);
-    __m256i three = _mm256_or_si256(_mm256_or_si256(_mm256_slli_epi16(w0, 12), _mm256_slli_epi16(n1, 6)), n2);
-    __m256i value = _mm256_blendv_epi8(w0, two, _mm256_cmpgt_epi16(w0, _mm256_set1_epi16(0xBF)));
-    return _mm256_blendv_epi8(value, three, _mm256_cmpgt_epi16(w0, _mm256_set1_epi16(0xDF)));
-}
-
 /* Stores the 16-bit lanes of v selected by the 8-bit mask, packed; returns the end. */
 WSF_U8D_256
 static inline uint16_t *wsf_u8d_store_selected16(uint16_t *o, __m128i v, unsigned mask) {
@@ -135,19 +119,34 @@ static inline size_t wsf_u8d_step256_ucs2(const uint8_t *p, uint16_t *o, size_t 
         *count = 32;
         return 32;
     }
-    __m256i b1 = _mm256_loadu_si256((const __m256i *)(p + 1));
-    __m256i b2 = _mm256_loadu_si256((const __m256i *)(p + 2));
     /* Every character that starts in the 32 positions is complete in the 34 bytes read. */
     unsigned keep = ~(unsigned)_mm256_movemask_epi8(_mm256_cmpgt_epi8(_mm256_set1_epi8(-64), b0));
-    __m256i lo = wsf_u8d_bmp_values(_mm256_castsi256_si128(b0), _mm256_castsi256_si128(b1),
-                                    _mm256_castsi256_si128(b2));
-    __m256i hi = wsf_u8d_bmp_values(_mm256_extracti128_si256(b0, 1), _mm256_extracti128_si256(b1, 1),
-                                    _mm256_extracti128_si256(b2, 1));
+    /* The low and high byte of the code point of the character starting at each position, from
+     * that byte and the two after it (garbage where no character starts):
+     *   0xxxxxxx                   -> low b0, high 0
+     *   110yyyyy 10xxxxxx          -> low yy xxxxxx, high 00000yyy
+     *   1110zzzz 10yyyyyy 10xxxxxx -> low yy xxxxxx, high zzzz yyyy
+     * (the shifts are 16-bit ones: the masks drop what crosses from the neighbouring byte). */
+    const __m256i low6 = _mm256_set1_epi8(0x3F), top2 = _mm256_set1_epi8((char)0xC0);
+    __m256i n1 = _mm256_and_si256(_mm256_loadu_si256((const __m256i *)(p + 1)), low6);
+    __m256i n2 = _mm256_and_si256(_mm256_loadu_si256((const __m256i *)(p + 2)), low6);
+    __m256i lead = _mm256_cmpgt_epi8(b0, _mm256_set1_epi8(-65)); /* with ASCII: C0-FF, 00-7F */
+    lead = _mm256_andnot_si256(_mm256_cmpgt_epi8(b0, _mm256_set1_epi8(-1)), lead); /* C0-FF */
+    __m256i lead3 = _mm256_and_si256(_mm256_cmpgt_epi8(b0, _mm256_set1_epi8((char)0xDF)), lead);
+    __m256i low2 = _mm256_or_si256(_mm256_and_si256(_mm256_slli_epi16(b0, 6), top2), n1);
+    __m256i low3 = _mm256_or_si256(_mm256_and_si256(_mm256_slli_epi16(n1, 6), top2), n2);
+    __m256i high2 = _mm256_and_si256(_mm256_srli_epi16(b0, 2), _mm256_set1_epi8(0x07));
+    __m256i high3 = _mm256_or_si256(_mm256_and_si256(_mm256_slli_epi16(b0, 4), _mm256_set1_epi8((char)0xF0)),
+                                    _mm256_and_si256(_mm256_srli_epi16(n1, 2), _mm256_set1_epi8(0x0F)));
+    __m256i low = _mm256_blendv_epi8(_mm256_blendv_epi8(b0, low2, lead), low3, lead3);
+    __m256i high = _mm256_blendv_epi8(_mm256_and_si256(high2, lead), high3, lead3);
+    /* 16-bit code points of positions 0-7 | 16-23 and 8-15 | 24-31. */
+    __m256i first = _mm256_unpacklo_epi8(low, high), second = _mm256_unpackhi_epi8(low, high);
     uint16_t *start = o;
-    o = wsf_u8d_store_selected16(o, _mm256_castsi256_si128(lo), keep & 0xFF);
-    o = wsf_u8d_store_selected16(o, _mm256_extracti128_si256(lo, 1), (keep >> 8) & 0xFF);
-    o = wsf_u8d_store_selected16(o, _mm256_castsi256_si128(hi), (keep >> 16) & 0xFF);
-    o = wsf_u8d_store_selected16(o, _mm256_extracti128_si256(hi, 1), keep >> 24);
+    o = wsf_u8d_store_selected16(o, _mm256_castsi256_si128(first), keep & 0xFF);
+    o = wsf_u8d_store_selected16(o, _mm256_castsi256_si128(second), (keep >> 8) & 0xFF);
+    o = wsf_u8d_store_selected16(o, _mm256_extracti128_si256(first, 1), (keep >> 16) & 0xFF);
+    o = wsf_u8d_store_selected16(o, _mm256_extracti128_si256(second, 1), keep >> 24);
     *count = (size_t)(o - start);
     return 32;
 }
