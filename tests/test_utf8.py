@@ -496,7 +496,7 @@ def test_decode_large(impl: ModuleType) -> None:
     # Beyond 256 KiB the compiled module transcodes without the GIL.
     rng = random.Random(18)
     for alphabet in KIND_ALPHABETS.values():
-        text = "".join(rng.choice(alphabet) for _ in range(1000)) * 90
+        text = "".join(rng.choice(alphabet) for _ in range(1000)) * 270  # >= 256 KiB
         data = text.encode()
         assert_decodes_like_cpython(impl, data)
         bad = bytearray(data)

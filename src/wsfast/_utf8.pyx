@@ -209,12 +209,16 @@ cdef object _decode(const uint8_t *data, Py_ssize_t length):
 def _transcode_utf8(data):
     """For tests: the str built by the transcoding kernels alone, or None where they reject the
     input (no validator, no fallback to CPython's decoder). ``data`` must be bytes."""
+    if not PyBytes_CheckExact(data):
+        raise TypeError(f"data must be bytes, not {type(data).__name__}")
     return _build_str(<const uint8_t *>PyBytes_AS_STRING(data), PyBytes_GET_SIZE(data))
 
 
 def decode_utf8(data):
     """Returns ``data`` (any contiguous buffer) decoded as a str; raises InvalidUTF8 (close code
-    1007, with the offset of the first invalid byte) if it is not complete, valid UTF-8."""
+    1007, with the offset of the first invalid byte) if it is not complete, valid UTF-8.
+
+    The str is ``bytes.decode``'s, in the same storage, built by our transcoding kernels."""
     cdef Py_buffer view
     if PyBytes_CheckExact(data):
         return _decode(<const uint8_t *>PyBytes_AS_STRING(data), PyBytes_GET_SIZE(data))

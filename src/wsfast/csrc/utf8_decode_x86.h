@@ -106,17 +106,6 @@ static inline unsigned wsf_u8d_ctz(unsigned x) {
 #endif
 }
 
-/* The index of the highest set bit of x (x != 0). */
-static inline unsigned wsf_u8d_highest_bit(unsigned x) {
-#if defined(_MSC_VER) && !defined(__clang__)
-    unsigned long index;
-    _BitScanReverse(&index, x);
-    return (unsigned)index;
-#else
-    return 31u - (unsigned)__builtin_clz(x);
-#endif
-}
-
 /* The 16 bytes at p, checked (into *err) against the bytes before them. */
 WSF_U8D_128
 static inline __m128i wsf_u8d_load_checked128(const uint8_t *data, const uint8_t *p, __m128i *err) {
