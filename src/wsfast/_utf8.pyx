@@ -162,11 +162,14 @@ cdef object _build_str(const uint8_t *data, Py_ssize_t length):
     str is allocated once and a second pass transcodes into it, validating as it goes
     (csrc/utf8_decode.h). Large inputs run both passes without the GIL: the str is not shared
     with anyone until it is returned."""
-    cdef const wsf_utf8_decoder *decoder = wsf_utf8_decoder_for(wsf_utf8_level())
+    cdef const wsf_utf8_decoder *decoder
     cdef wsf_utf8_shape shape
     cdef bint large = length >= NOGIL_THRESHOLD
     cdef int ok = 1, kind
     cdef void *out
+    if length == 0:
+        return ""
+    decoder = wsf_utf8_decoder_for(wsf_utf8_level())
     if large:
         with nogil:
             decoder.measure(data, length, &shape)

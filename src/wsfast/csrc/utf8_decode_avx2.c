@@ -10,7 +10,8 @@
  *   fixed stride: a character that starts in a step is complete in the bytes it reads, whatever
  *   the mix of lengths, so the next step's position does not wait on this one's result.
  * - 4-byte characters: the same idea in 32-bit lanes (the 1 to 4 bytes of each character are
- *   combined, then shifted right by what the lead says), 32 positions a step.
+ *   combined, then shifted right by what the lead says), 32 positions a step; 16 positions that
+ *   hold a run of four 4-byte characters take one fixed shuffle instead.
  * - 1-byte characters (Latin-1): the 128-bit squeeze step, 32 ASCII bytes at once.
  * The last bytes go through the 128-bit loop (which checks its own windows) and the scalar step.
  */
@@ -170,6 +171,17 @@ static inline uint32_t *wsf_u8d_astral16(const uint8_t *p, __m128i b0, uint32_t 
                                           0x3F, 0x3F, 0x3F, 0x1F, 0x1F, 0x0F, 0x07);
     const __m128i shifts = _mm_setr_epi8(18, 18, 18, 18, 18, 18, 18, 18, 0, 0, 0, 0, 12, 12, 6, 0);
     unsigned keep = ~wsf_u8d_continuations128(b0) & 0xFFFF;
+    /* A run of four 4-byte characters (emoji text): one shuffle puts each in a 32-bit lane. */
+    __m128i lead4 = _mm_cmpeq_epi8(_mm_max_epu8(b0, _mm_set1_epi8((char)0xF0)), b0);
+    unsigned run_start = wsf_u8d_ctz(keep | 0x10000);
+    if (run_start < 4 && keep == (0x1111u << run_start) && keep == (unsigned)_mm_movemask_epi8(lead4)) {
+        const __m128i reverse = _mm_setr_epi8(3, 2, 1, 0, 7, 6, 5, 4, 11, 10, 9, 8, 15, 14, 13, 12);
+        __m128i run = _mm_loadu_si128((const __m128i *)(p + run_start));
+        __m128i bits = _mm_and_si128(_mm_shuffle_epi8(run, reverse), _mm_set1_epi32(0x073F3F3F));
+        __m128i pairs = _mm_maddubs_epi16(bits, _mm_set1_epi16(0x4001)); /* c3 + 64 c2, c1 + 64 lead */
+        _mm_storeu_si128((__m128i *)o, _mm_madd_epi16(pairs, _mm_set1_epi32(0x10000001)));
+        return o + 4;
+    }
     __m128i high = _mm_and_si128(_mm_srli_epi16(b0, 4), _mm_set1_epi8(0x0F));
     const __m256i low6 = _mm256_set1_epi16(0x3F);
     __m256i lead = _mm256_cvtepu8_epi16(_mm_and_si128(b0, _mm_shuffle_epi8(payload, high)));
