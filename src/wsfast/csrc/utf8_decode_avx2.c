@@ -170,6 +170,11 @@ static inline uint32_t *wsf_u8d_astral16(const uint8_t *p, __m128i b0, uint32_t 
     const __m128i payload = _mm_setr_epi8(0x7F, 0x7F, 0x7F, 0x7F, 0x7F, 0x7F, 0x7F, 0x7F, 0x3F,
                                           0x3F, 0x3F, 0x3F, 0x1F, 0x1F, 0x0F, 0x07);
     const __m128i shifts = _mm_setr_epi8(18, 18, 18, 18, 18, 18, 18, 18, 0, 0, 0, 0, 12, 12, 6, 0);
+    if (_mm_movemask_epi8(b0) == 0) { /* 16 ASCII characters (text mixed with emoji, JSON) */
+        _mm256_storeu_si256((__m256i *)o, _mm256_cvtepu8_epi32(b0));
+        _mm256_storeu_si256((__m256i *)(o + 8), _mm256_cvtepu8_epi32(_mm_srli_si128(b0, 8)));
+        return o + 16;
+    }
     unsigned keep = ~wsf_u8d_continuations128(b0) & 0xFFFF;
     /* A run of four 4-byte characters (emoji text): one shuffle puts each in a 32-bit lane. */
     __m128i lead4 = _mm_cmpeq_epi8(_mm_max_epu8(b0, _mm_set1_epi8((char)0xF0)), b0);
