@@ -175,7 +175,7 @@ cdef object _build_str(const uint8_t *data, Py_ssize_t length):
             decoder.measure(data, length, &shape)
     else:
         decoder.measure(data, length, &shape)
-    if shape.max_byte > WSF_UTF8_MAX_VALID_BYTE or (shape.length == 0 and length > 0):
+    if shape.max_byte > WSF_UTF8_MAX_VALID_BYTE or shape.length == 0:  # F5-FF, or only 80-BF
         return None
     cdef uint32_t max_char = wsf_utf8_max_char(shape.max_byte)
     result = PyUnicode_New(shape.length, max_char)

@@ -12,11 +12,13 @@
  * mask follows from the byte's high nibble: 0xxx ASCII 7 bits, 10xx continuation 6, 110x lead 5,
  * 1110 lead 4, 1111 lead 3).
  *
- * Validation is fused: each window is checked with the lookup method of Keiser and Lemire (as in
- * utf8_kernels.h) against the bytes before it while it is transcoded, so the bytes are read once
- * for both. Invalid input can only make the transcoder write garbage inside the output (every
- * store is bounded by the output's end) and return 0; the caller then asks the validator where
- * the first invalid byte is.
+ * The AVX2 kernels (utf8_decode_avx2.c) use a gather without tables for most steps instead.
+ *
+ * Validation is fused: the bytes are checked with the lookup method of Keiser and Lemire (as in
+ * utf8_kernels.h) while they are transcoded, each 128-bit window against the 16 bytes before it,
+ * or (AVX2) as one stream of 32-byte blocks kept ahead of the steps. Invalid input can only make
+ * a transcoder write garbage inside the output (every store is bounded by the output's end) and
+ * return 0; the caller then asks the validator where the first invalid byte is.
  */
 #ifndef WSF_UTF8_DECODE_KERNELS_H
 #define WSF_UTF8_DECODE_KERNELS_H
