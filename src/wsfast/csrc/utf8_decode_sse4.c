@@ -10,13 +10,27 @@
 WSF_U8D_128
 void wsf_utf8_measure_sse4(const uint8_t *data, size_t len, wsf_utf8_shape *shape) {
     __m128i max = _mm_setzero_si128(), total = _mm_setzero_si128();
+    const __m128i limit = _mm_set1_epi8(-64);
     size_t i = 0;
     while (i + 16 <= len) {
         __m128i counts = _mm_setzero_si128();
-        for (int round = 0; round < 255 && i + 16 <= len; round++, i += 16) {
-            __m128i in = _mm_loadu_si128((const __m128i *)(data + i));
-            max = _mm_max_epu8(max, in);
-            counts = _mm_sub_epi8(counts, _mm_cmplt_epi8(in, _mm_set1_epi8(-64)));
+        /* Four blocks a round (each byte counter gains at most 4), then single blocks. */
+        for (int round = 0; round < 63 && i + 64 <= len; round++, i += 64) {
+            __m128i a = _mm_loadu_si128((const __m128i *)(data + i));
+            __m128i b = _mm_loadu_si128((const __m128i *)(data + i + 16));
+            __m128i c = _mm_loadu_si128((const __m128i *)(data + i + 32));
+            __m128i d = _mm_loadu_si128((const __m128i *)(data + i + 48));
+            max = _mm_max_epu8(max, _mm_max_epu8(_mm_max_epu8(a, b), _mm_max_epu8(c, d)));
+            __m128i ab = _mm_add_epi8(_mm_cmplt_epi8(a, limit), _mm_cmplt_epi8(b, limit));
+            __m128i cd = _mm_add_epi8(_mm_cmplt_epi8(c, limit), _mm_cmplt_epi8(d, limit));
+            counts = _mm_sub_epi8(counts, _mm_add_epi8(ab, cd));
+        }
+        if (i + 64 > len) {
+            for (; i + 16 <= len; i += 16) { /* at most three: counters stay below 256 */
+                __m128i in = _mm_loadu_si128((const __m128i *)(data + i));
+                max = _mm_max_epu8(max, in);
+                counts = _mm_sub_epi8(counts, _mm_cmplt_epi8(in, limit));
+            }
         }
         total = _mm_add_epi64(total, _mm_sad_epu8(counts, _mm_setzero_si128()));
     }
