@@ -13,6 +13,7 @@ from __future__ import annotations
 import array
 import pickle
 import random
+import sys
 from collections.abc import Iterator
 from types import ModuleType
 
@@ -399,3 +400,123 @@ def test_twins_agree(data: bytes, cuts: list[int]) -> None:
     assert feed_split(compiled, data, cuts) == feed_split(python, data, cuts)
     long_data = b"q" * 100 + data + b"r" * 100 if expected is None else b"q" * 100 + data
     assert compiled.invalid_utf8_offset(long_data) == python.invalid_utf8_offset(long_data)
+
+
+# --- decode_utf8: the str built by the transcoding kernels ------------------------------------
+
+# One alphabet per storage kind of a CPython str (PEP 393), and one that mixes them all. The
+# edges of each range are there: U+007F/U+0080, U+00FF/U+0100, U+07FF/U+0800, U+FFFF/U+10000.
+KIND_ALPHABETS = {
+    "ascii": 'abc xyz 019 {}":,\n\x00\x7f',
+    "latin-1": "ab \x80\xa0\xe9\xfc\xff\xc0",
+    "bmp": "ab é\u0100жщ\u07ff\u0800€中文日本語\ud7ff\ue000\uffff",
+    "cjk": "的一是不了人我在有他这中大来上国个到说们",
+    "astral": "a é ж 中 😀🎉🚀\U00010000\U0010ffff𝄞",
+}
+KIND_ALPHABETS["mixed"] = "".join(KIND_ALPHABETS.values())
+
+
+def storage(text: str) -> tuple[int, int]:
+    """What CPython stores for a str: (bytes per character and the ASCII flag, as the maximum
+    character's range), and its size in memory."""
+    widest = max(map(ord, text), default=0)
+    kind = 0 if widest < 0x80 else 1 if widest < 0x100 else 2 if widest < 0x10000 else 4
+    return kind, sys.getsizeof(text)
+
+
+def assert_decodes_like_cpython(m: ModuleType, data: bytes) -> None:
+    """decode_utf8 gives bytes.decode's str (same value, type and storage), or InvalidUTF8 at the
+    offset of the first invalid byte, for every buffer type."""
+    try:
+        expected = data.decode("utf-8")
+    except UnicodeDecodeError:
+        for buffer in (data, bytearray(data)):
+            with pytest.raises(m.InvalidUTF8) as info:
+                m.decode_utf8(buffer)
+            assert info.value.offset == oracle(data) == m.invalid_utf8_offset(data)
+        return
+    for buffer in (data, memoryview(data)):
+        result = m.decode_utf8(buffer)
+        assert type(result) is str
+        assert result == expected
+        assert storage(result) == storage(expected)
+
+
+def kind_texts(draw_alphabet: str, max_size: int = 200) -> st.SearchStrategy[bytes]:
+    return st.text(st.sampled_from(draw_alphabet), max_size=max_size).map(str.encode)
+
+
+decode_inputs = st.one_of(
+    *(kind_texts(alphabet) for alphabet in KIND_ALPHABETS.values()),
+    st.builds(
+        mutated,
+        st.one_of(*(kind_texts(a, 300) for a in KIND_ALPHABETS.values())).filter(bool),
+        st.lists(st.tuples(st.integers(0, 10_000), st.integers(0, 255)), min_size=1, max_size=3),
+    ),
+    st.builds(
+        lambda data, cut: data[:cut],  # cut anywhere, often inside a code point
+        st.one_of(*(kind_texts(a) for a in KIND_ALPHABETS.values())),
+        st.integers(0, 800),
+    ),
+    st.binary(max_size=100),
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(data=decode_inputs)
+def test_decode_matches_bytes_decode(impl: ModuleType, data: bytes) -> None:
+    assert_decodes_like_cpython(impl, data)
+
+
+def test_decode_every_length_and_kind(impl: ModuleType) -> None:
+    # Every length from 0 to 200 characters of each kind, so that characters end, and the text
+    # ends, at every position of the 16- and 32-byte SIMD blocks; then an invalid byte and a cut
+    # at every offset of a few of them.
+    rng = random.Random(17)
+    for alphabet in KIND_ALPHABETS.values():
+        for length in range(201):
+            text = "".join(rng.choice(alphabet) for _ in range(length))
+            assert_decodes_like_cpython(impl, text.encode())
+        sample = "".join(rng.choice(alphabet) for _ in range(70)).encode()
+        for position in range(len(sample)):
+            for byte in (0x80, 0xC0, 0xE0, 0xED, 0xF4, 0xFF):
+                assert_decodes_like_cpython(
+                    impl, sample[:position] + bytes([byte]) + sample[position:]
+                )
+            assert_decodes_like_cpython(impl, sample[:position])
+
+
+def test_decode_large(impl: ModuleType) -> None:
+    # Beyond 256 KiB the compiled module transcodes without the GIL.
+    rng = random.Random(18)
+    for alphabet in KIND_ALPHABETS.values():
+        text = "".join(rng.choice(alphabet) for _ in range(1000)) * 270  # >= 256 KiB
+        data = text.encode()
+        assert_decodes_like_cpython(impl, data)
+        bad = bytearray(data)
+        bad[len(bad) * 3 // 4] = 0xFF
+        assert_decodes_like_cpython(impl, bytes(bad))
+        assert_decodes_like_cpython(impl, data[:-1] if data[-1] >= 0x80 else data + b"\xe2\x82")
+
+
+@settings(max_examples=300, deadline=None)
+@given(data=decode_inputs)
+def test_transcoding_kernels_alone(data: bytes) -> None:
+    # decode_utf8 falls back on the validator (to place an error) and, should the two disagree,
+    # on CPython's decoder: here the kernels must give the str, or reject, on their own, at every
+    # level.
+    m = compiled_or_skip()
+    try:
+        expected: str | None = data.decode("utf-8")
+    except UnicodeDecodeError:
+        expected = None
+    previous = m.simd_level()
+    try:
+        for level in m.available_simd_levels():
+            m.set_simd_level(level)
+            result = m._transcode_utf8(data)
+            assert result == expected, level
+            if expected is not None:
+                assert storage(result) == storage(expected)
+    finally:
+        m.set_simd_level(previous)

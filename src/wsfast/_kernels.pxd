@@ -36,6 +36,10 @@ cdef void xor_mask(uint8_t *dst, const uint8_t *src, size_t length, const uint8_
 # Feeds a chunk to an incremental UTF-8 validation (csrc/utf8.h wsf_utf8_feed).
 cdef int utf8_feed(wsf_utf8_state *s, const uint8_t *data, size_t length) noexcept nogil
 
+# The str of complete, valid UTF-8 data, in CPython's own storage (as bytes.decode builds it),
+# transcoded by the decoding kernels (csrc/utf8_decode.h); None when data is not valid UTF-8.
+cdef object utf8_build_str(const uint8_t *data, Py_ssize_t length)
+
 # PyObject_GetBuffer, with the TypeErrors every twin raises (``what`` names the argument).
 cdef int get_buffer(object obj, Py_buffer *view, int flags, str what) except -1
 

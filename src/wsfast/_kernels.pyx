@@ -17,7 +17,7 @@ from cpython.buffer cimport (
     PyObject_GetBuffer,
 )
 from cpython.bytes cimport PyBytes_CheckExact, PyBytes_GET_SIZE
-from libc.stdint cimport uint8_t
+from libc.stdint cimport uint8_t, uint16_t, uint32_t
 from libc.string cimport memcpy
 
 from wsfast._simd import environment_level, level_number
@@ -34,6 +34,30 @@ cdef extern from "mask.h":
 cdef extern from "utf8.h":
     int wsf_utf8_feed(wsf_utf8_state *s, const uint8_t *data, size_t length) nogil
     int wsf_utf8_select(int level)
+    int wsf_utf8_level()
+
+cdef extern from "Python.h":
+    object PyUnicode_New(Py_ssize_t size, Py_UCS4 maxchar)
+    void *PyUnicode_DATA(object text)
+    int PyUnicode_KIND(object text)
+
+cdef extern from "utf8_decode.h":
+    ctypedef struct wsf_utf8_shape:
+        size_t length
+        uint8_t max_byte
+    ctypedef struct wsf_utf8_decoder:
+        void (*measure)(const uint8_t *data, size_t len, wsf_utf8_shape *shape) noexcept nogil
+        int (*to_ucs1)(const uint8_t *data, size_t len, uint8_t *out, size_t length) noexcept nogil
+        int (*to_ucs2)(const uint8_t *data, size_t len, uint16_t *out, size_t length) noexcept nogil
+        int (*to_ucs4)(const uint8_t *data, size_t len, uint32_t *out, size_t length) noexcept nogil
+        int level
+    const wsf_utf8_decoder *wsf_utf8_decoder_for(int level) noexcept nogil
+    uint32_t wsf_utf8_max_char(uint8_t max_byte) noexcept nogil
+    enum: WSF_UTF8_MAX_VALID_BYTE
+
+# From this many bytes, decoding to str runs long enough for a GIL release to pay.
+cdef enum:
+    NOGIL_DECODE = 262144
 
 cdef void xor_mask(uint8_t *dst, const uint8_t *src, size_t length, const uint8_t *key,
                    size_t phase) noexcept nogil:
@@ -73,6 +97,66 @@ cdef int read_mask_key(object key, uint8_t *out) except -1:
     finally:
         PyBuffer_Release(&view)
     return 0
+
+
+# --- decoding UTF-8 to str -------------------------------------------------------------------
+
+# The decoders' lookup tables are built on the first call: here, while the import runs alone.
+wsf_utf8_decoder_for(0)
+
+
+cdef inline void _transcode_into(const wsf_utf8_decoder *decoder, const uint8_t *data,
+                                 size_t length, void *out, int kind, size_t chars,
+                                 int *ok) noexcept nogil:
+    if kind == 1:
+        ok[0] = decoder.to_ucs1(data, length, <uint8_t *>out, chars)
+    elif kind == 2:
+        ok[0] = decoder.to_ucs2(data, length, <uint16_t *>out, chars)
+    else:
+        ok[0] = decoder.to_ucs4(data, length, <uint32_t *>out, chars)
+
+
+cdef object utf8_build_str(const uint8_t *data, Py_ssize_t length):
+    """The str of ``data`` in CPython's own storage (1, 2 or 4 bytes a character, as
+    ``bytes.decode`` would choose), or None if ``data`` is not complete, valid UTF-8.
+
+    A first pass counts the characters and finds the largest byte, which fixes the kind; the
+    str is allocated once and a second pass transcodes into it, validating as it goes
+    (csrc/utf8_decode.h). Large inputs run both passes without the GIL: the str is not shared
+    with anyone until it is returned."""
+    cdef const wsf_utf8_decoder *decoder
+    cdef wsf_utf8_shape shape
+    cdef bint large = length >= NOGIL_DECODE
+    cdef int ok = 1, kind
+    cdef void *out
+    if length == 0:
+        return ""
+    decoder = wsf_utf8_decoder_for(wsf_utf8_level())
+    if large:
+        with nogil:
+            decoder.measure(data, length, &shape)
+    else:
+        decoder.measure(data, length, &shape)
+    if shape.max_byte > WSF_UTF8_MAX_VALID_BYTE or shape.length == 0:  # F5-FF, or only 80-BF
+        return None
+    cdef uint32_t max_char = wsf_utf8_max_char(shape.max_byte)
+    result = PyUnicode_New(shape.length, max_char)
+    out = PyUnicode_DATA(result)
+    if max_char < 0x80:  # all ASCII, hence valid: the bytes are the characters
+        if large:
+            with nogil:
+                memcpy(out, data, length)
+        else:
+            memcpy(out, data, length)
+        return result
+    kind = PyUnicode_KIND(result)
+    if large:
+        with nogil:
+            _transcode_into(decoder, data, length, out, kind, shape.length, &ok)
+    else:
+        _transcode_into(decoder, data, length, out, kind, shape.length, &ok)
+    return result if ok else None
+
 
 
 # --- the SIMD switch -------------------------------------------------------------------------

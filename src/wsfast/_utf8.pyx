@@ -13,6 +13,7 @@ from libc.stdint cimport uint8_t
 
 from wsfast._kernels cimport (
     get_buffer,
+    utf8_build_str,
     utf8_feed,
     wsf_utf8_at_boundary,
     wsf_utf8_reset,
@@ -84,20 +85,30 @@ def utf8_bytes(data):
 
 cdef object _decode(const uint8_t *data, Py_ssize_t length):
     cdef long long offset
-    # CPython's decoder validates as it decodes, in one pass (and copies ASCII runs a word at a
-    # time): validating first would only add a pass, and a plain copy for ASCII measured no
-    # faster (docs/utf8.md). Our validator only runs to locate an error exactly.
-    try:
-        return PyUnicode_DecodeUTF8(<const char *>data, length, "strict")
-    except UnicodeDecodeError:
-        pass
+    result = utf8_build_str(data, length)
+    if result is not None:
+        return result
     offset = _invalid_offset(data, length)
-    raise InvalidUTF8(offset if offset >= 0 else 0)
+    if offset < 0:
+        # The kernels and the validator disagree, which the tests rule out; should it happen,
+        # CPython's decoder has the last word rather than a valid message failing.
+        return PyUnicode_DecodeUTF8(<const char *>data, length, "strict")
+    raise InvalidUTF8(offset)
+
+
+def _transcode_utf8(data):
+    """For tests: the str built by the transcoding kernels alone, or None where they reject the
+    input (no validator, no fallback to CPython's decoder). ``data`` must be bytes."""
+    if not PyBytes_CheckExact(data):
+        raise TypeError(f"data must be bytes, not {type(data).__name__}")
+    return utf8_build_str(<const uint8_t *>PyBytes_AS_STRING(data), PyBytes_GET_SIZE(data))
 
 
 def decode_utf8(data):
     """Returns ``data`` (any contiguous buffer) decoded as a str; raises InvalidUTF8 (close code
-    1007, with the offset of the first invalid byte) if it is not complete, valid UTF-8."""
+    1007, with the offset of the first invalid byte) if it is not complete, valid UTF-8.
+
+    The str is ``bytes.decode``'s, in the same storage, built by our transcoding kernels."""
     cdef Py_buffer view
     if PyBytes_CheckExact(data):
         return _decode(<const uint8_t *>PyBytes_AS_STRING(data), PyBytes_GET_SIZE(data))

@@ -87,6 +87,7 @@ from .http11 import (
     parse_request_head,
     parse_response_head,
 )
+from .utf8 import decode_utf8
 
 __all__ = [
     "SPLIT_WRITE_SIZE",
@@ -395,7 +396,7 @@ class Connection:
             if (opcode == _OP_BINARY or opcode == _OP_TEXT) and frame.fin and not frame.rsv1:
                 message: Any = frame.payload
                 if opcode == _OP_TEXT and not self.text_as_bytes:
-                    message = message.decode("utf-8")
+                    message = decode_utf8(message)  # straight to str, by the SIMD kernels
                 if queue is not None:
                     queue.append(message)
                 elif opcode == _OP_TEXT:
@@ -498,7 +499,7 @@ class Connection:
     def _text(self, payload: bytes) -> str | bytes:
         """A complete text message's data; validates compressed text (RFC 6455 §8.1)."""
         if not self._msg_compressed:
-            return payload if self.text_as_bytes else payload.decode("utf-8")
+            return payload if self.text_as_bytes else decode_utf8(payload)
         try:
             text = payload.decode("utf-8")
         except UnicodeDecodeError:
