@@ -23,7 +23,7 @@ import socket
 import ssl
 import sys
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, NoReturn
 
 __all__ = [
@@ -101,24 +101,30 @@ def _port(text: str) -> int:
     return port
 
 
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
-    return value
+def _positive(convert: Callable[[str], Any], what: str) -> Callable[[str], Any]:
+    """An argparse type: ``convert(text)`` if it is above 0 (nan refused), else a usage error."""
+
+    def parse(text: str) -> Any:
+        try:
+            value = convert(text)
+        except ValueError:
+            value = 0
+        if not value > 0:
+            raise argparse.ArgumentTypeError(f"expected a positive {what}, got {text!r}")
+        return value
+
+    return parse
 
 
-def _positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        value = 0.0
-    if not value > 0:  # also refuses nan
-        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}")
-    return value
+_positive_int = _positive(int, "integer")
+_positive_float = _positive(float, "number")
+
+
+def _add_command(subparsers: Any, name: str, summary: str, description: str) -> Any:
+    """A subcommand's parser, with the exit statuses in its help."""
+    return subparsers.add_parser(
+        name, help=summary, description=description, epilog=EXIT_STATUS_EPILOG
+    )
 
 
 # --- serve -------------------------------------------------------------------------------------
@@ -126,12 +132,12 @@ def _positive_float(text: str) -> float:
 
 def add_serve_parser(subparsers: Any) -> None:
     """Registers ``serve``: an echo server, the target of Autobahn|Testsuite's fuzzing client."""
-    parser = subparsers.add_parser(
+    parser = _add_command(
+        subparsers,
         "serve",
-        help="run an echo server",
-        description="Run a WebSocket echo server: every message received is sent back as is "
+        "run an echo server",
+        "Run a WebSocket echo server: every message received is sent back as is "
         "(text as text, binary as binary). This is the server Autobahn|Testsuite tests.",
-        epilog=EXIT_STATUS_EPILOG,
     )
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (127.0.0.1)")
     parser.add_argument(
@@ -216,12 +222,12 @@ def run_serve(args: argparse.Namespace) -> int:
 
 def add_client_parser(subparsers: Any) -> None:
     """Registers ``client``: an interactive client (stdin lines out, messages in)."""
-    parser = subparsers.add_parser(
+    parser = _add_command(
+        subparsers,
         "client",
-        help="interactive client",
-        description="Connect to a WebSocket server: every line typed is sent as a text message, "
+        "interactive client",
+        "Connect to a WebSocket server: every line typed is sent as a text message, "
         "every message received is printed (binary ones as hex). End with Ctrl-D.",
-        epilog=EXIT_STATUS_EPILOG,
     )
     parser.add_argument("uri", type=_websocket_uri, help="ws:// or wss:// URI")
     parser.add_argument(

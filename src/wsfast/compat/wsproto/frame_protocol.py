@@ -13,6 +13,8 @@ from enum import IntEnum
 from typing import NamedTuple
 
 from ...exceptions import WebSocketError
+from ...frames import CloseCode as _Code
+from ...frames import Opcode as _Opcode
 
 # RFC 6455 §5.2: length encodings of the base framing protocol.
 PAYLOAD_LENGTH_TWO_BYTE = 126
@@ -33,14 +35,14 @@ OPCODE_MASK = 0x0F
 
 
 class Opcode(IntEnum):
-    """Frame opcodes (RFC 6455 §5.2)."""
+    """Frame opcodes (RFC 6455 §5.2): wsfast's table, with wsproto's ``iscontrol()``."""
 
-    CONTINUATION = 0x0
-    TEXT = 0x1
-    BINARY = 0x2
-    CLOSE = 0x8
-    PING = 0x9
-    PONG = 0xA
+    CONTINUATION = _Opcode.CONTINUATION.value
+    TEXT = _Opcode.TEXT.value
+    BINARY = _Opcode.BINARY.value
+    CLOSE = _Opcode.CLOSE.value
+    PING = _Opcode.PING.value
+    PONG = _Opcode.PONG.value
 
     def iscontrol(self) -> bool:
         """True for close, ping and pong (RFC 6455 §5.5: opcodes with the high bit set)."""
@@ -54,20 +56,20 @@ class CloseReason(IntEnum):
     1000-2999 that is not a member is a protocol error.
     """
 
-    NORMAL_CLOSURE = 1000
-    GOING_AWAY = 1001
-    PROTOCOL_ERROR = 1002
-    UNSUPPORTED_DATA = 1003
-    NO_STATUS_RCVD = 1005
-    ABNORMAL_CLOSURE = 1006
-    INVALID_FRAME_PAYLOAD_DATA = 1007
-    POLICY_VIOLATION = 1008
-    MESSAGE_TOO_BIG = 1009
-    MANDATORY_EXT = 1010
-    INTERNAL_ERROR = 1011
-    SERVICE_RESTART = 1012
-    TRY_AGAIN_LATER = 1013
-    TLS_HANDSHAKE_FAILED = 1015
+    NORMAL_CLOSURE = _Code.NORMAL_CLOSURE.value
+    GOING_AWAY = _Code.GOING_AWAY.value
+    PROTOCOL_ERROR = _Code.PROTOCOL_ERROR.value
+    UNSUPPORTED_DATA = _Code.UNSUPPORTED_DATA.value
+    NO_STATUS_RCVD = _Code.NO_STATUS_RCVD.value
+    ABNORMAL_CLOSURE = _Code.ABNORMAL_CLOSURE.value
+    INVALID_FRAME_PAYLOAD_DATA = _Code.INVALID_FRAME_PAYLOAD_DATA.value
+    POLICY_VIOLATION = _Code.POLICY_VIOLATION.value
+    MESSAGE_TOO_BIG = _Code.MESSAGE_TOO_BIG.value
+    MANDATORY_EXT = _Code.MANDATORY_EXTENSION.value
+    INTERNAL_ERROR = _Code.INTERNAL_ERROR.value
+    SERVICE_RESTART = _Code.SERVICE_RESTART.value
+    TRY_AGAIN_LATER = _Code.TRY_AGAIN_LATER.value
+    TLS_HANDSHAKE_FAILED = _Code.TLS_HANDSHAKE.value
 
 
 #: RFC 6455 §7.4.1: codes an endpoint reports locally but never puts in a close frame.
