@@ -90,7 +90,8 @@ import wsfast, wsfast._speedups as s
 from wsfast import masking
 masking.mask(b'abcd' * 100, b'1234')
 import importlib
-for name in ('_kernels', '_mask', '_utf8', '_frames', '_wsaccel_compat'):
+for name in ('_kernels', '_mask', '_utf8', '_frames', '_wsaccel_compat', 'connection',
+             'asyncio.connection'):
     try:
         m = importlib.import_module('wsfast.' + name)
     except ImportError as exc:
