@@ -424,6 +424,15 @@ def storage(text: str) -> tuple[int, int]:
     return kind, sys.getsizeof(text)
 
 
+def assert_same_storage(result: str, expected: str) -> None:
+    if len(expected) == 1:
+        # CPython hands out a cached str for one Latin-1 character; from 3.13 on it carries its
+        # UTF-8 form too, which sys.getsizeof counts: compare the storage kind only.
+        assert storage(result)[0] == storage(expected)[0]
+    else:
+        assert storage(result) == storage(expected)
+
+
 def assert_decodes_like_cpython(m: ModuleType, data: bytes) -> None:
     """decode_utf8 gives bytes.decode's str (same value, type and storage), or InvalidUTF8 at the
     offset of the first invalid byte, for every buffer type."""
@@ -439,7 +448,7 @@ def assert_decodes_like_cpython(m: ModuleType, data: bytes) -> None:
         result = m.decode_utf8(buffer)
         assert type(result) is str
         assert result == expected
-        assert storage(result) == storage(expected)
+        assert_same_storage(result, expected)
 
 
 def kind_texts(draw_alphabet: str, max_size: int = 200) -> st.SearchStrategy[bytes]:
@@ -517,6 +526,6 @@ def test_transcoding_kernels_alone(data: bytes) -> None:
             result = m._transcode_utf8(data)
             assert result == expected, level
             if expected is not None:
-                assert storage(result) == storage(expected)
+                assert_same_storage(result, expected)
     finally:
         m.set_simd_level(previous)
