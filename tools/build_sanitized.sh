@@ -100,8 +100,10 @@ for name in ('_kernels', '_mask', '_utf8', '_frames', '_wsaccel_compat', 'connec
     print('  sanitized', name, '->', m.__file__)
 ")
 # _kernels holds the C kernels; _mask stands for the Cython modules that call them.
+# (nm's output is read whole: with pipefail, `grep -q` quitting early fails the pipeline on SIGPIPE.)
 for module in _kernels _mask; do
-    nm -D "$(find "$VENV/lib" -path "*/wsfast/$module*.so" | head -1)" | grep -q __asan_report ||
+    symbols=$(nm -D "$(find "$VENV/lib" -path "*/wsfast/$module*.so" | head -1)")
+    grep -q __asan_report <<<"$symbols" ||
         { echo "wsfast.$module is not ASan-instrumented"; exit 1; }
 done
 
