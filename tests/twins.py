@@ -42,16 +42,23 @@ def twin_fixture(name: str):  # type: ignore[no-untyped-def]
     return fixture
 
 
-def connection_build(kind: str) -> ModuleType:
-    """The ``kind`` ("compiled" or "python") build of :mod:`wsfast.connection`, on the frame
-    twin of the same kind. Under WSFAST_NO_EXTENSIONS=1, ``wsfast.connection`` itself is the
-    Python build."""
+def one_source_build(fullname: str, kind: str) -> ModuleType:
+    """The ``kind`` ("compiled" or "python") build of one-source module ``fullname`` (see
+    ``wsfast._speedups.ONE_SOURCE``); the Python build runs on the Python twins of the hot paths.
+    The compiled build is skipped under WSFAST_NO_EXTENSIONS=1, and is an error when it is
+    missing under WSFAST_REQUIRE_EXTENSIONS=1, as for the other hot paths."""
     if kind == "python":
-        return _speedups.python_build("wsfast.connection")
-    load_twin("frames", "compiled")  # skips or errors as for the other hot paths
-    module = importlib.import_module("wsfast.connection")
-    if _speedups.loaded.get("wsfast.connection") != "compiled":
+        return _speedups.python_build(fullname)
+    if _speedups.NO_EXTENSIONS:
+        pytest.skip("WSFAST_NO_EXTENSIONS=1: compiled build not under test")
+    module = importlib.import_module(fullname)
+    if _speedups.loaded.get(fullname) != "compiled":
         if _speedups.REQUIRE_EXTENSIONS:
-            raise ImportError("wsfast.connection is not compiled")
-        pytest.skip("wsfast.connection is not compiled in this build")
+            raise ImportError(f"{fullname} is not compiled")
+        pytest.skip(f"{fullname} is not compiled in this build")
     return module
+
+
+def connection_build(kind: str) -> ModuleType:
+    """The ``kind`` build of :mod:`wsfast.connection`, on the frame twin of the same kind."""
+    return one_source_build("wsfast.connection", kind)

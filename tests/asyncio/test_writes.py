@@ -11,14 +11,13 @@ drive a server WebSocket over a fake transport that records the calls.
 from __future__ import annotations
 
 import asyncio
-import importlib
 import sys
 from types import ModuleType
 from typing import Any
 
 import pytest
 
-from wsfast import _speedups
+from twins import one_source_build
 from wsfast.connection import ServerConnection
 
 REQUEST = (
@@ -29,18 +28,7 @@ REQUEST = (
 
 @pytest.fixture(params=["compiled", "python"], scope="module")
 def build(request: pytest.FixtureRequest) -> ModuleType:
-    if request.param == "python":
-        if _speedups.NO_EXTENSIONS:
-            return importlib.import_module("wsfast.asyncio.connection")
-        return _speedups.load_source("wsfast.asyncio.connection", "wsfast.asyncio._python_build")
-    if _speedups.NO_EXTENSIONS:
-        pytest.skip("WSFAST_NO_EXTENSIONS=1: compiled build not under test")
-    module = importlib.import_module("wsfast.asyncio.connection")
-    if _speedups.loaded.get("wsfast.asyncio.connection") != "compiled":
-        if _speedups.REQUIRE_EXTENSIONS:
-            raise ImportError("wsfast.asyncio.connection is not compiled")
-        pytest.skip("wsfast.asyncio.connection is not compiled in this build")
-    return module
+    return one_source_build("wsfast.asyncio.connection", request.param)
 
 
 class FakeTransport:
