@@ -502,9 +502,8 @@ class Connection:
             return payload if self.text_as_bytes else decode_utf8(payload)
         # Inflated text was not seen by the parser's validator: RFC 6455 §8.1 applies to the
         # inflated bytes, and decode_utf8 raises InvalidUTF8 (1007) for them.
-        if self.text_as_bytes:
-            return utf8_bytes(payload)
-        return decode_utf8(payload)
+        text: str | bytes = utf8_bytes(payload) if self.text_as_bytes else decode_utf8(payload)
+        return text
 
     def _deliver_fragment(self, opcode: int, payload: bytes, first: bool, last: bool) -> None:
         if opcode == _OP_BINARY:
