@@ -76,17 +76,17 @@ async def _serve(kind: str) -> None:
         from wsfast.extensions import PerMessageDeflate
         from wsfast.frames import build_frame
 
-        compression = None
+        deflate: PerMessageDeflate | None = None
         if kind.startswith("wsfast-deflate:"):
             wsfast.set_deflate_backend(kind.split(":", 1)[1])
-            compression = PerMessageDeflate(server_max_window_bits=12, mem_level=5)
+            deflate = PerMessageDeflate(server_max_window_bits=12, mem_level=5)
 
         async def handler(ws: Any) -> None:
             connections.append(ws)
             await ws.wait_closed()
 
         server = await serve(
-            handler, "127.0.0.1", 0, compression=compression, ping_interval=None
+            handler, "127.0.0.1", 0, compression=deflate, ping_interval=None
         ).__aenter__()
         port = server.port
         frame = build_frame(1, message.encode())

@@ -132,7 +132,7 @@ class _Session:
             self.received += len(data)
             receive_data(data)
 
-        protocol.receive_data = counting  # type: ignore[method-assign]
+        protocol.receive_data = counting  # type: ignore[method-assign,assignment]
 
     def exchange(self, count: int) -> None:
         self.loop.run_until_complete(_exchange(self.ws, self.messages, count))
