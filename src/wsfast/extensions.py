@@ -345,6 +345,9 @@ class PerMessageDeflate:
         return None
 
 
+#: Compressed frames up to this size are inflated in one call with the four octets appended.
+_JOIN_TAIL_LIMIT = 64 * 1024
+
 #: Output per zlib call while inflating: a bomb costs at most the limit plus one step before 1009.
 _INFLATE_STEP = 256 * 1024
 
@@ -383,9 +386,10 @@ class DeflateCodec:
     Contexts are reset after each message when "no context takeover" was agreed.
 
     ``backend`` (a :class:`~wsfast.deflate.DeflateBackend`; the process default if None) does
-    the work. ``shared_key`` is what determines this codec's output for a whole message on its
-    own when it resets its compressor after each message (no context takeover): codecs with
-    the same key compress a message to the same bytes, so a broadcast compresses it once per
+    the work. ``shared_key`` (backend, level, memory level, window, threshold, as constructed)
+    is what determines this codec's output for a whole message on its own when it resets its
+    compressor after each message (no context takeover): codecs with the same key send a
+    message as the same bytes, so a broadcast compresses it once per
     key (:mod:`wsfast.broadcast`); None with context takeover.
     """
 
@@ -427,8 +431,9 @@ class DeflateCodec:
         self.agreed = agreed if agreed is not None else Extension(PerMessageDeflate.name)
         self._compressor: Any = None
         self._decompressor: Any = None
-        self.shared_key: tuple[str, int, int, int] | None = (
-            (backend.name, compression_level, mem_level, self._compress_bits)
+        # The threshold is part of the key: it decides whether a message is compressed at all.
+        self.shared_key: tuple[str, int, int, int, int] | None = (
+            (backend.name, compression_level, mem_level, self._compress_bits, compress_threshold)
             if reset_compressor
             else None
         )
@@ -483,9 +488,14 @@ class DeflateCodec:
             decompressor = self._decompressor = self.backend.decompressobj(15)
         try:
             pieces: list[bytes] = []
-            size = _inflate_into(pieces, decompressor, data, 0, limit)
-            if fin:
-                _inflate_into(pieces, decompressor, _TAIL, size, limit)
+            if fin and len(data) <= _JOIN_TAIL_LIMIT:
+                # One call instead of two: each costs a fixed set-up (an output buffer, the
+                # backend's state), more than copying a small payload once.
+                _inflate_into(pieces, decompressor, bytes(data) + _TAIL, 0, limit)
+            else:
+                size = _inflate_into(pieces, decompressor, data, 0, limit)
+                if fin:
+                    _inflate_into(pieces, decompressor, _TAIL, size, limit)
             out = pieces[0] if len(pieces) == 1 else b"".join(pieces)
         except self._error as exc:
             self._decompressor = None

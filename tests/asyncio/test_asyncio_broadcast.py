@@ -112,3 +112,19 @@ def test_a_client_that_stops_reading_is_skipped_and_its_buffer_bounded() -> None
             await fast.close()
 
     run(main())
+
+
+def test_broadcast_keeps_the_order_of_messages_sent_without_waiting() -> None:
+    async def main() -> None:
+        server_cm, connected = start_server()
+        async with server_cm as server:
+            client = await connect(f"ws://127.0.0.1:{server.port}/")
+            await until(lambda: len(connected) == 1)
+            [ws] = connected
+            ws.send_nowait("first")  # queued to go out at the end of this step of the loop
+            assert broadcast(connected, "second") == 1
+            ws.send_nowait("third")
+            assert [await client.recv() for _ in range(3)] == ["first", "second", "third"]
+            await client.close()
+
+    run(main())

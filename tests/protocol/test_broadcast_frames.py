@@ -149,3 +149,22 @@ def test_only_str_or_bytes_like() -> None:
         Broadcast(42)  # type: ignore[arg-type]
     assert Broadcast(bytearray(b"ab")).payload == b"ab"
     assert Broadcast("é").payload == "é".encode()
+
+
+def test_compress_threshold_is_respected_within_a_group(pair: Pair) -> None:
+    no_takeover = {"server_no_context_takeover": True}
+    low, high = (
+        pair(
+            client_options={"compression": PerMessageDeflate()},
+            server_options={
+                "compression": PerMessageDeflate(**no_takeover, compress_threshold=threshold)  # type: ignore[arg-type]
+            },
+        )
+        for threshold in (0, 10_000)
+    )
+    prepared = Broadcast("a" * 500)
+    assert prepared.frame_for(low[1])[0] == 0xC1  # compressed (RSV1)
+    assert prepared.frame_for(high[1])[0] == 0x81  # under its threshold: sent as it is
+    for client, server in (low, high):
+        assert prepared.send_to(server)
+        assert transfer(server, client) == [TextMessage("a" * 500)]

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
+from .._state import State
 from ..broadcast import Broadcast
 
 if TYPE_CHECKING:
     from .connection import WebSocket
 
 __all__ = ["broadcast"]
+
+_OPEN = State.OPEN
 
 
 def broadcast(
@@ -34,6 +37,10 @@ def broadcast(
     """
     prepared = Broadcast(message)
     frame_for = prepared.frame_for
+    # The common cases of frame_for(), inlined: the shared uncompressed frame, and the frame
+    # of each group of codecs without context takeover.
+    plain: Any = None
+    shared: dict[Any, Any] = {}
     delivered = 0
     for ws in connections:
         if ws._writing_paused:
@@ -42,9 +49,23 @@ def broadcast(
         if transport is None or transport.is_closing():
             continue
         conn = ws._conn
-        frame = frame_for(conn)
-        if frame is None:
-            continue
+        codec = conn._codec
+        if conn._mask_frames or conn.state is not _OPEN or conn._send_opcode:
+            frame = frame_for(conn)  # client side, or cannot take a message: the general case
+            if frame is None:
+                continue
+        elif codec is None:
+            if plain is None:
+                plain = frame_for(conn)
+            frame = plain
+        else:
+            # The frame of this codec's group, when it was built for an earlier connection.
+            key = codec.shared_key
+            frame = None if key is None else shared.get(key)
+            if frame is None:
+                frame = frame_for(conn)
+                if key is not None:
+                    shared[key] = frame
         pending = ws._pending
         if pending is not None:
             pending.append(frame)  # behind the small frames queued to go out together
