@@ -9,7 +9,7 @@ Servers: wsfast with each installed backend (the default settings of
 its defaults).
 
 ``python -m wsfast.bench.compression [--messages N]`` prints the figures and the ratios against
-websockets, measured in the same run (interleaved rounds, best of three). ``python -m wsfast
+websockets, measured in the same run (interleaved rounds, best of five). ``python -m wsfast
 bench`` times the same exchanges (``workloads()``, wall-clock per call, tagged slow).
 """
 
@@ -144,7 +144,7 @@ class _Session:
         self.loop.close()
 
 
-def measure(count: int = 2000, repeats: int = 3) -> dict[str, tuple[float, float]]:
+def measure(count: int = 2000, repeats: int = 5) -> dict[str, tuple[float, float]]:
     """server -> (server CPU ns per message, bytes written per message); the best of
     ``repeats`` interleaved rounds."""
     sessions: dict[str, _Session] = {}
