@@ -20,7 +20,7 @@ from wsfast import deflate
 def test_serve_with_each_backend(backend: str) -> None:
     if backend not in deflate.available_deflate_backends():
         pytest.skip(
-            f"deflate backend {backend!r} is NOT installed: pip install 'wsfast[{backend}]'"
+            f"deflate backend {backend!r} is not installed: pip install 'wsfast[{backend}]'"
         )
     websockets_client = pytest.importorskip("websockets.asyncio.client")
     process = subprocess.Popen(
@@ -65,7 +65,7 @@ def test_unknown_backend_is_a_usage_error() -> None:
 @pytest.mark.parametrize("backend", ["zlib", "zlib-ng", "isal"])
 def test_aiohttp_peers_with_each_backend(backend: str) -> None:
     if backend not in deflate.available_deflate_backends():
-        pytest.skip(f"deflate backend {backend!r} is NOT installed: pip install wsfast[{backend}]")
+        pytest.skip(f"deflate backend {backend!r} is not installed: pip install wsfast[{backend}]")
     aiohttp = pytest.importorskip("aiohttp")
     from aiohttp import web
 

@@ -3,7 +3,8 @@ one another's output and the peers', honour the negotiated window, keep the bomb
 release the GIL; the default rule and the public switch.
 
 A backend that is not installed makes its tests *skip* with the reason (``pip install
-'wsfast[zlib-ng]'`` / ``'wsfast[isal]'``); the ``test`` extra installs both, so CI runs them all.
+'wsfast[zlib-ng]'`` / ``'wsfast[isal]'``); the ``test`` extra installs both, so CI runs them all
+(and its ``WSFAST_REQUIRE_PEERS=1`` turns such a skip, "not installed", into a failure).
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ BACKENDS = ("zlib", "zlib-ng", "isal")
 def require(name: str) -> deflate.DeflateBackend:
     """The backend, or a skip that says it is not installed (and how to install it)."""
     if name not in deflate.available_deflate_backends():
-        pytest.skip(f"deflate backend {name!r} is NOT installed: pip install 'wsfast[{name}]'")
+        pytest.skip(f"deflate backend {name!r} is not installed: pip install 'wsfast[{name}]'")
     return deflate.get_deflate_backend(name)
 
 
