@@ -454,15 +454,18 @@ def header_lines(doc: Document) -> list[str]:
     created = doc["created"].replace("T", " ").replace("Z", " UTC")
     installed = [f"{p} {versions[p]}" for p in PEERS if versions.get(p)]
     missing = [p for p in PEERS if not versions.get(p)]
+    command = " ".join(doc.get("command") or [])
     lines = [
-        f"wsfast bench ({mode}), {created}, {doc.get('duration_s', 0):.0f} s",
+        f"wsfast bench ({mode}), {created}, {doc.get('duration_s', 0):.0f} s"
+        + (f": {command}" if command else ""),
         f"wsfast {versions.get('wsfast')} {machine['wsfast_implementation']} (kernels: {simd})"
         f" · {machine.get('python_implementation', 'Python')} {machine['python']}"
         f" · {machine['cpu']} · {machine.get('cpu_count')} CPUs · {machine.get('system', '')}"
         f" {machine.get('machine', '')}".rstrip(),
         "peers: "
         + (", ".join(installed) or "none installed")
-        + (f"; not installed: {', '.join(missing)}" if missing else ""),
+        + (f"; not installed: {', '.join(missing)}" if missing else "")
+        + "".join(f"; {p} {versions[p]}" for p in SUPPORTING if versions.get(p)),
         "Cells: throughput from the median time per call (GB = 10^9 bytes; M/s = 10^6 frames or"
         " messages per second) ± half the interquartile range of the samples.",
         "xN: how many times faster wsfast's public API (the 'wsfast' column) is than the best"
