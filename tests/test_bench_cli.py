@@ -847,3 +847,38 @@ def test_pytest_benchmark_bridge() -> None:
     # Every case of the 125-byte workloads ran or was skipped with a reason; none failed.
     assert re.search(r"\b\d+ passed", proc.stdout), proc.stdout
     assert "failed" not in proc.stdout
+
+
+def test_every_workload_has_one_headline_and_known_kinds() -> None:
+    from wsfast.bench import registry
+    from wsfast.bench.core import DROP_IN_TAG, KINDS
+
+    workloads = registry.all_workloads()
+    for workload in workloads:
+        kinds = [case.kind for case in workload.cases]
+        assert set(kinds) <= set(KINDS), workload.name
+        # One public-API row per workload: the headline is never a choice among several.
+        assert kinds.count("wsfast") == 1, workload.name
+    groups = {w.group: w for w in workloads}
+    # Validation is compared with validators, decoding with bytes.decode: never one for the other.
+    for name, group in groups.items():
+        cases = {case.name for case in group.cases}
+        if name in ("utf8-validate", "utf8-incremental"):
+            assert not any("decode" in case for case in cases), name
+        if name == "utf8-decode":
+            assert "bytes.decode" in cases
+    for name in ("wsproto-exchange", "websocket-client-send", "wsaccel-api"):
+        assert DROP_IN_TAG in groups[name].tags, name
+
+
+def test_frames_headline_keeps_str_and_the_lower_row_is_labelled() -> None:
+    from wsfast.bench import frames
+
+    [text] = [w for w in frames.workloads() if w.group == "frames-parse-text"]
+    kinds = {case.name: case.kind for case in text.cases}
+    assert kinds["wsfast"] == "wsfast" and kinds["wsfast frames only"] == "wsfast-lower"
+    # The headline (here on the twin) keeps every message, text as str, as aiohttp's reader does.
+    headline = next(case for case in text.cases if case.name == "wsfast-python").setup()
+    kept = headline()
+    assert isinstance(kept, list) and len(kept) == 10_000
+    assert all(type(message) is str for message in kept)
