@@ -1,4 +1,5 @@
-"""Loopback echo (asyncio layer) against websockets, aiohttp, picows and a plain TCP echo.
+"""Loopback echo (asyncio layer): every server driven by one fixed client, wsfast's coroutines
+against picows.websockets, websockets and aiohttp, its callbacks against picows' listener.
 
 Server CPU per message and the ratios: ``python -m wsfast.bench.echo [--uvloop]``.
 Memory per idle connection: ``python bench/memory_per_connection.py``.

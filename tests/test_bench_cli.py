@@ -86,16 +86,55 @@ def test_budget_caps_samples() -> None:
     assert clock.now == 500_000_000
 
 
-def test_quick_mode_shortens_slow_workloads() -> None:
+@pytest.mark.parametrize("settings", [QUICK, FULL], ids=["quick", "full"])
+def test_slow_workloads_take_one_call_per_sample_and_the_usual_repeats(settings: Settings) -> None:
     clock = FakeClock()
     case = Case("wsfast", clock.function(1000), "wsfast")
     slow = Workload("echo", "echo/1", (case,), tags=frozenset({"slow"}))
-    result = Runner(QUICK, clock).run_case(slow, case, QUICK.case_budget_s)
+    result = Runner(settings, clock).run_case(slow, case, settings.case_budget_s)
     assert result.calls_per_sample == 1
-    assert 1 <= len(result.samples_ns) <= 3
-    # The same workload outside quick mode is calibrated as usual.
-    result = Runner(FULL, clock).run_case(slow, case, FULL.case_budget_s)
+    # As many samples as any other case would get: a slow workload is not timed less.
+    assert settings.min_samples <= len(result.samples_ns) <= settings.max_samples
+    [interleaved] = Runner(settings, clock).run([slow])
+    assert interleaved.cases[0].calls_per_sample == 1
+    assert len(interleaved.cases[0].samples_ns) >= settings.min_samples
+    # The same case outside a slow workload is calibrated as usual.
+    fast = Workload("g", "g/1", (case,))
+    result = Runner(settings, clock).run_case(fast, case, settings.case_budget_s)
     assert result.calls_per_sample > 1
+
+
+def test_timing_runs_with_the_garbage_collector_on() -> None:
+    import gc
+
+    seen: list[bool] = []
+
+    def setup() -> Callable[[], object]:
+        return lambda: seen.append(gc.isenabled())
+
+    workload = Workload("g", "g/1", (Case("wsfast", setup, "wsfast"),))
+    assert gc.isenabled()
+    Runner(SMALL).run([workload])
+    assert seen and all(seen)
+
+
+def test_counters_are_kept_per_call_beside_the_samples() -> None:
+    clock = FakeClock()
+    cpu = {"server_cpu_ns": 0}
+
+    def setup() -> Callable[[], object]:
+        def call() -> None:
+            clock.now += 30_000_000
+            cpu["server_cpu_ns"] += 7000
+
+        call.counters = lambda: dict(cpu)  # type: ignore[attr-defined]
+        return call
+
+    case = Case("wsfast", setup, "wsfast")
+    workload = Workload("echo", "echo/1", (case,), tags=frozenset({"slow"}))
+    [result] = Runner(SMALL, clock).run([workload])
+    case = result.cases[0]
+    assert case.counters["server_cpu_ns"] == [7000.0] * len(case.samples_ns)
 
 
 def test_total_budget_is_shared_among_cases() -> None:
@@ -165,12 +204,14 @@ def test_cases_of_a_workload_are_sampled_in_turn() -> None:
     sampled = runs[-(len(a.samples_ns) + len(b.samples_ns)) :]
     assert sampled == ["a", "b"] * len(a.samples_ns)
     assert len(a.samples_ns) >= SMALL.min_samples
-    # A slow-tagged workload's cases are timed one after the other.
+    # A slow-tagged workload's cases are interleaved too, one call per sample.
     calls.clear()
     slow = Workload("g", "g/2", workload.cases, tags=frozenset({"slow"}))
-    Runner(SMALL, clock).run([slow])
-    runs = [name for i, name in enumerate(calls) if i == 0 or calls[i - 1] != name]
-    assert runs == ["a", "b"]
+    [result] = Runner(SMALL, clock).run([slow])
+    a, b = result.cases
+    assert a.calls_per_sample == b.calls_per_sample == 1
+    sampled = calls[-(len(a.samples_ns) + len(b.samples_ns)) :]
+    assert sampled == ["a", "b"] * len(a.samples_ns)
 
 
 def test_slow_workloads_run_first_under_a_total_budget() -> None:
@@ -353,28 +394,65 @@ def test_select() -> None:
 # -- the report, from a run on the fake clock ----------------------------------------------------
 
 
-def fake_document(costs: dict[str, int | None]) -> dict[str, Any]:
-    """A document of one workload whose cases cost the given ns per call (None: not installed)."""
-    clock = FakeClock()
-    kinds = {"wsfast": "wsfast", "wsfast-python": "wsfast-python", "copy (limit)": "limit"}
+KINDS = {
+    "wsfast": "wsfast",
+    "wsfast-python": "wsfast-python",
+    "copy (limit)": "limit",
+    "wsfast frames only": "wsfast-lower",
+    "tcp (reference)": "reference",
+}
+
+
+def fake_workload(
+    clock: FakeClock,
+    costs: dict[str, int | None],
+    group: str = "mask-copy",
+    tags: frozenset[str] = frozenset(),
+    cpu: dict[str, int] | None = None,
+) -> Workload:
+    """A workload whose cases cost the given ns per call (None: not installed) and, for those
+    named in ``cpu``, report that much server CPU per call."""
 
     def case(name: str, cost: int | None) -> Case:
+        kind = KINDS.get(name, "peer")
         if cost is None:
 
-            def setup() -> Callable[[], object]:
+            def missing() -> Callable[[], object]:
                 raise Skip(f"{name} not importable")
 
-            return Case(name, setup, kinds.get(name, "peer"))
-        return Case(name, clock.function(cost), kinds.get(name, "peer"))
+            return Case(name, missing, kind)
+        if cpu is None or name not in cpu:
+            return Case(name, clock.function(cost), kind)
+        counter = {"server_cpu_ns": 0}
 
-    workload = Workload(
-        "mask-copy",
-        "mask-copy/1KiB",
+        def setup() -> Callable[[], object]:
+            def call() -> None:
+                clock.now += cost
+                counter["server_cpu_ns"] += cpu[name]
+
+            call.counters = lambda: dict(counter)  # type: ignore[attr-defined]
+            return call
+
+        return Case(name, setup, kind)
+
+    return Workload(
+        group,
+        f"{group}/1KiB",
         tuple(case(n, c) for n, c in costs.items()),
         bytes_per_call=1024,
         items_per_call=1,
+        tags=tags,
     )
-    results = Runner(SMALL, clock).run([workload])
+
+
+def fake_document(
+    costs: dict[str, int | None], *more: Workload, clock: FakeClock | None = None
+) -> dict[str, Any]:
+    """A document of one workload whose cases cost the given ns per call (None: not installed),
+    and of the workloads ``more`` (made with ``fake_workload`` on the same ``clock``)."""
+    clock = clock or FakeClock()
+    workloads = [fake_workload(clock, costs), *more]
+    results = Runner(SMALL, clock).run(workloads)
     return report.validate(
         json.loads(json.dumps(report.to_document(results, SMALL, duration_s=1.0)))
     )
@@ -413,6 +491,68 @@ def test_ratios_and_table() -> None:
     assert re.split(r"\s{2,}", summary[2]) == ["mask-copy", "1", "x2.50", "x2.50", "x2.50"]
     markdown = report.format_markdown(doc)
     assert "| mask-copy | 1 | x2.50 | x2.50 | x2.50 |" in markdown
+
+
+def test_headline_is_the_public_api_never_a_lower_level_row() -> None:
+    doc = fake_document(
+        {"wsfast": 2000, "wsfast frames only": 200, "aiohttp": 4000, "tcp (reference)": 100}
+    )
+    summary = doc["workloads"][0]["summary"]
+    # The lower-level row is ten times faster, but the headline is the public API's x2.
+    assert summary["reference"] == "wsfast"
+    assert summary["vs_best_peer"] == pytest.approx(2.0)
+    # A reference is shown, and is neither a peer nor a floor.
+    assert summary["best_peer"] == "aiohttp" and summary["limit"] is None
+    table = report.format_table(doc)
+    header = next(line for line in table.splitlines() if line.startswith("workload"))
+    assert re.split(r"\s{2,}", header)[1:] == [
+        "wsfast",
+        "wsfast frames only",
+        "aiohttp",
+        "tcp (reference)",
+        "vs best peer",
+    ]
+
+
+def test_drop_in_families_are_summarised_apart() -> None:
+    clock = FakeClock()
+    drop_in = fake_workload(
+        clock, {"wsfast": 1000, "wsproto": 10_000}, "wsproto-exchange", frozenset({"drop-in"})
+    )
+    doc = fake_document({"wsfast": 1000, "websockets": 2000}, drop_in, clock=clock)
+    table = report.format_table(doc)
+    summary = table.split("summary: ")[1].splitlines()
+    rows = [re.split(r"\s{2,}", line) for line in summary[1:] if line.strip()]
+    assert ["mask-copy", "1", "x2.00", "x2.00", "x2.00"] in rows
+    assert ["all peers", "1", "x2.00", "x2.00", "x2.00"] in rows
+    assert ["wsproto-exchange", "1", "x10.00", "x10.00", "x10.00"] in rows
+    assert ["all drop-ins", "1", "x10.00", "x10.00", "x10.00"] in rows
+    # Never averaged together (x4.47 would be the mean of both).
+    assert "geometric mean over 1 workloads: x2.00" in table
+    assert "accelerate, geometric mean over 1 workloads: x10.00" in table
+    assert "x4.47" not in table
+    # A drop-in family's ratio column says what it is.
+    assert re.search(r"^workload .*speed-up$", table, re.MULTILINE)
+
+
+def test_server_cpu_per_message_is_reported_and_compared() -> None:
+    clock = FakeClock()
+    echo = fake_workload(
+        clock,
+        {"wsfast": 1000, "picows": 1000, "websockets": 3000},
+        "echo-rr",
+        frozenset({"slow"}),
+        cpu={"wsfast": 2000, "picows": 5000, "websockets": 12_000},
+    )
+    doc = fake_document({"wsfast": 1000}, echo, clock=clock)
+    workload = next(w for w in doc["workloads"] if w["group"] == "echo-rr")
+    ours = next(c for c in workload["cases"] if c["name"] == "wsfast")
+    assert ours["counters"]["server_cpu_ns"]["median"] == pytest.approx(2000.0)
+    assert workload["summary"]["cpu_best_peer"] == "picows"
+    assert workload["summary"]["cpu_vs_best_peer"] == pytest.approx(2.5)
+    table = report.format_table(doc)
+    row = next(line for line in table.splitlines() if line.startswith("echo-rr/1KiB"))
+    assert "2.00 µs CPU" in row and row.endswith("x2.50 picows")
 
 
 def test_table_without_peers() -> None:
@@ -707,3 +847,38 @@ def test_pytest_benchmark_bridge() -> None:
     # Every case of the 125-byte workloads ran or was skipped with a reason; none failed.
     assert re.search(r"\b\d+ passed", proc.stdout), proc.stdout
     assert "failed" not in proc.stdout
+
+
+def test_every_workload_has_one_headline_and_known_kinds() -> None:
+    from wsfast.bench import registry
+    from wsfast.bench.core import DROP_IN_TAG, KINDS
+
+    workloads = registry.all_workloads()
+    for workload in workloads:
+        kinds = [case.kind for case in workload.cases]
+        assert set(kinds) <= set(KINDS), workload.name
+        # One public-API row per workload: the headline is never a choice among several.
+        assert kinds.count("wsfast") == 1, workload.name
+    groups = {w.group: w for w in workloads}
+    # Validation is compared with validators, decoding with bytes.decode: never one for the other.
+    for name, group in groups.items():
+        cases = {case.name for case in group.cases}
+        if name in ("utf8-validate", "utf8-incremental"):
+            assert not any("decode" in case for case in cases), name
+        if name == "utf8-decode":
+            assert "bytes.decode" in cases
+    for name in ("wsproto-exchange", "websocket-client-send", "wsaccel-api"):
+        assert DROP_IN_TAG in groups[name].tags, name
+
+
+def test_frames_headline_keeps_str_and_the_lower_row_is_labelled() -> None:
+    from wsfast.bench import frames
+
+    [text] = [w for w in frames.workloads() if w.group == "frames-parse-text"]
+    kinds = {case.name: case.kind for case in text.cases}
+    assert kinds["wsfast"] == "wsfast" and kinds["wsfast frames only"] == "wsfast-lower"
+    # The headline (here on the twin) keeps every message, text as str, as aiohttp's reader does.
+    headline = next(case for case in text.cases if case.name == "wsfast-python").setup()
+    kept = headline()
+    assert isinstance(kept, list) and len(kept) == 10_000
+    assert all(type(message) is str for message in kept)

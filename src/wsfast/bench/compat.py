@@ -30,7 +30,7 @@ from collections.abc import Callable
 from types import ModuleType
 from typing import cast
 
-from .core import Case, Skip, Workload, size_label, twin
+from .core import DROP_IN_TAG, Case, Skip, Workload, size_label, twin
 from .utf8 import corpus
 
 SIZES = (16, 64 * 1024)
@@ -208,6 +208,7 @@ def workloads() -> list[Workload]:
                     size,
                     1,
                     f"ABNF.create_frame(payload).format() of {what}",
+                    tags=frozenset({DROP_IN_TAG}),
                 )
             )
         found.append(
@@ -218,6 +219,7 @@ def workloads() -> list[Workload]:
                 size,
                 1,
                 "frame_buffer.recv_frame() + continuous_frame: parse, validate the UTF-8",
+                tags=frozenset({DROP_IN_TAG}),
             )
         )
     for size in SIZES:
@@ -235,6 +237,7 @@ def workloads() -> list[Workload]:
                     size,
                     1,
                     "a new object per message, as websocket-client uses them",
+                    tags=frozenset({DROP_IN_TAG}),
                 )
             )
     return found

@@ -3,9 +3,11 @@
 ``python -m wsfast.bench.echo_server LIBRARY [--uvloop] [--compression]`` listens on 127.0.0.1 on
 an ephemeral port, prints ``PORT <n>`` and serves until stdin closes (so that it never outlives
 the benchmark). LIBRARY is one of :data:`SERVERS`: ``wsfast`` (``async for message in ws``),
-``wsfast-callback`` (``ws.on_message = ws.send_nowait``), ``websockets``, ``aiohttp``,
-``picows``, or ``tcp`` — a plain asyncio TCP echo that does no WebSocket work at all, the
-physical limit of a Python asyncio server on this machine.
+``wsfast-callback`` (``ws.on_message = ws.send_nowait``), ``websockets``, ``picows-websockets``
+(picows 2.x's websockets-compatible ``picows.websockets``, on picows' compiled core),
+``aiohttp``, ``picows`` (its ``WSListener`` callbacks), or ``tcp`` — a plain asyncio TCP echo
+that does no WebSocket work at all: driven by the same client as the others, the floor of a
+Python asyncio server on this machine.
 
 Every server echoes each message as it is (text as text, binary as binary), with keepalive pings
 off (``--ping-interval S`` turns them on for wsfast and websockets: wsfast frees an idle
@@ -146,6 +148,9 @@ SERVERS: dict[str, Callable[[bool, float | None], Awaitable[Any]]] = {
     ),
     "websockets": _serve_like_websockets(
         "websockets.asyncio.server", _echo_each_message, "max_size"
+    ),
+    "picows-websockets": _serve_like_websockets(
+        "picows.websockets", _echo_each_message, "max_size"
     ),
     "aiohttp": _aiohttp,
     "picows": _picows,

@@ -10,12 +10,17 @@ Building is client side: masked frames with a fresh random key each (``frames-bu
 ``frames-build/64KiB``).
 
 The peers, each skipped when not installed: aiohttp's compiled ``WebSocketReader`` (which also
-decodes text to str, and queues messages), websockets' sans-IO ``Protocol`` (frame events),
-wsproto's ``FrameProtocol`` (frames; text decoded to str). Our own cases: ``wsfast`` (Frame
-objects), ``wsfast+str`` (text also decoded to str with ``decode_utf8``, as the connection does
-and as the peers deliver it) and ``wsfast-python`` (the twin). The physical
-reference ``mask (limit)`` unmasks the same bytes with ``wsfast._mask``, one call per 64 KiB
-chunk: no parser can beat it.
+decodes text to str, and keeps every message in its queue), websockets' sans-IO ``Protocol``
+(frame events; text stays bytes until its asyncio layer), wsproto's ``FrameProtocol`` (frames;
+text decoded to str). Every case keeps everything it produced until the call ends, as aiohttp's
+queue does: the same retention, timed with the garbage collector on.
+
+Our cases: ``wsfast`` is the headline, the public ``FrameParser`` doing what the peers do: every
+frame kept, a text payload decoded to ``str`` (``decode_utf8``, as the connection does) and kept
+as such; ``wsfast-python`` is the same on the pure-Python twin. ``wsfast frames only`` (kind
+``wsfast-lower``) is the parser alone: frames counted and dropped, text left as bytes; it does
+less than the peers and is never the headline. The floor ``mask (limit)`` unmasks the same bytes
+with ``wsfast._mask``, one call per 64 KiB chunk: no parser can go below it.
 """
 
 from __future__ import annotations
@@ -24,7 +29,7 @@ import functools
 import os
 from collections.abc import Callable
 
-from .core import Case, Skip, Workload, import_or_skip, size_label, twin
+from .core import Case, Skip, Workload, import_or_skip, require_compiled_peer, size_label, twin
 
 CHUNK = 64 * 1024
 KEY = b"\x37\xfa\x21\x3d"
@@ -69,35 +74,44 @@ def masked_stream(opcode: int, size: int, count: int) -> tuple[bytes, ...]:
 def _parse_cases(opcode: int, size: int, count: int) -> tuple[Case, ...]:
     limit = max(size * 2, 1 << 20)
 
-    def ours(kind: str, mode: str = "frames") -> Case:
+    def ours(kind: str, mode: str = "messages") -> Case:
         def setup() -> Callable[[], object]:
             impl = twin(kind, "frames")
             decode = twin(kind, "utf8").decode_utf8  # as the connection makes its str
             chunks = masked_stream(opcode, size, count)
 
-            def parse() -> int:
+            def frames_only() -> int:
                 parser = impl.FrameParser(server=True, max_frame_size=limit)
-                n = 0
                 feed = parser.feed
-                if mode == "str":
-                    for chunk in chunks:
-                        for frame in feed(chunk):
-                            decode(frame.payload)
-                            n += 1
-                    return n
+                n = 0
                 for chunk in chunks:
                     n += len(feed(chunk))
                 return n
 
-            assert parse() == count
+            def parse() -> list[object]:
+                parser = impl.FrameParser(server=True, max_frame_size=limit)
+                feed = parser.feed
+                kept: list[object] = []
+                keep = kept.append
+                for chunk in chunks:
+                    for frame in feed(chunk):
+                        keep(decode(frame.payload) if frame.opcode == TEXT else frame)
+                return kept
+
+            if mode == "frames only":
+                assert frames_only() == count
+                return frames_only
+            assert len(parse()) == count
             return parse
 
-        name = kind if mode == "frames" else f"{kind}+str"
-        return Case(name, setup, "wsfast" if kind == "wsfast" else "wsfast-python")
+        if mode == "frames only":
+            return Case("wsfast frames only", setup, "wsfast-lower")
+        return Case(kind, setup, "wsfast" if kind == "wsfast" else "wsfast-python")
 
     def aiohttp() -> Callable[[], object]:
         import asyncio
 
+        require_compiled_peer("aiohttp")
         reader_mod = import_or_skip("aiohttp._websocket.reader")
         if not reader_mod.WebSocketReader.__module__.endswith("reader_c"):
             raise Skip("aiohttp's compiled reader is not available")
@@ -129,6 +143,7 @@ def _parse_cases(opcode: int, size: int, count: int) -> tuple[Case, ...]:
         return parse
 
     def websockets() -> Callable[[], object]:
+        require_compiled_peer("websockets")
         protocol_mod = import_or_skip("websockets.protocol")
         chunks = masked_stream(opcode, size, count)
 
@@ -136,11 +151,11 @@ def _parse_cases(opcode: int, size: int, count: int) -> tuple[Case, ...]:
             protocol = protocol_mod.Protocol(protocol_mod.Side.SERVER, max_size=limit)
             receive = protocol.receive_data
             events = protocol.events_received
-            n = 0
+            kept: list[object] = []
             for chunk in chunks:
                 receive(chunk)
-                n += len(events())
-            return n
+                kept += events()
+            return len(kept)
 
         assert parse() == count
         return parse
@@ -153,11 +168,14 @@ def _parse_cases(opcode: int, size: int, count: int) -> tuple[Case, ...]:
             protocol = frame_protocol.FrameProtocol(client=False, extensions=[])
             receive = protocol.receive_bytes
             frames = protocol.received_frames
+            kept: list[object] = []
+            keep = kept.append
             n = 0
             for chunk in chunks:
                 receive(chunk)
                 # wsproto also yields the part of a frame that a chunk ends inside.
                 for frame in frames():
+                    keep(frame)
                     n += frame.frame_finished
             return n
 
@@ -176,9 +194,7 @@ def _parse_cases(opcode: int, size: int, count: int) -> tuple[Case, ...]:
 
         return run
 
-    cases = [ours("wsfast")]
-    if opcode == TEXT:
-        cases.append(ours("wsfast", "str"))
+    cases = [ours("wsfast"), ours("wsfast", "frames only")]
     cases += [
         ours("wsfast-python"),
         Case("aiohttp", aiohttp),
@@ -206,6 +222,7 @@ def _build_cases(size: int, count: int) -> tuple[Case, ...]:
         return Case(kind, setup, kind)
 
     def websockets() -> Callable[[], object]:
+        require_compiled_peer("websockets")
         frames = import_or_skip("websockets.frames")
         payload = os.urandom(size)
         loop = range(count)

@@ -21,7 +21,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from .core import Case, Skip, Workload, import_or_skip, size_label
+from .core import Case, Skip, Workload, import_or_skip, require_compiled_peer, size_label
 
 ROUND_TRIPS = 100
 HANDSHAKES = 100
@@ -93,6 +93,7 @@ def _ours(kind: str, size: int, deflate: bool) -> Callable[[], object]:
 
 
 def _websockets(size: int, deflate: bool) -> Callable[[], object]:
+    require_compiled_peer("websockets")
     client_module = import_or_skip("websockets.client")
     server_module = import_or_skip("websockets.server")
     uri_module = import_or_skip("websockets.uri")
@@ -176,6 +177,7 @@ def _handshake_ours(kind: str) -> Callable[[], object]:
 
 
 def _handshake_websockets() -> Callable[[], object]:
+    require_compiled_peer("websockets")
     server_module = import_or_skip("websockets.server")
     pmd = import_or_skip("websockets.extensions.permessage_deflate")
     server_class = server_module.ServerProtocol

@@ -14,13 +14,15 @@ import json
 import math
 import os
 import platform
+import statistics
 import subprocess
 import sys
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from .runner import CaseResult, Settings, WorkloadResult
+from .core import DROP_IN_TAG, KINDS
+from .runner import CaseResult, Settings, WorkloadResult, interquartile_range
 
 __all__ = [
     "PEERS",
@@ -53,8 +55,11 @@ PEERS = ("websockets", "aiohttp", "wsproto", "picows", "wsaccel", "autobahn")
 #: Other packages some workloads use (the echo's event loop, the wsaccel drop-in's client).
 SUPPORTING = ("uvloop", "websocket-client")
 
-#: Column order within a table: ours, our twin, peers, physical limits.
-_KIND_ORDER = {"wsfast": 0, "wsfast-python": 1, "peer": 2, "limit": 3}
+#: Column order within a table: ours (headline, then lower-level APIs), our twin, peers, floors.
+_KIND_ORDER = {kind: index for index, kind in enumerate(KINDS)}
+
+#: The counter a loopback server reports (its CPU time, nanoseconds per call).
+SERVER_CPU = "server_cpu_ns"
 
 Document = dict[str, Any]
 
@@ -167,6 +172,13 @@ def _case_document(case: CaseResult, bytes_per_call: int, items_per_call: int) -
             bytes_per_s=bytes_per_call * 1e9 / median if bytes_per_call else None,
             items_per_s=items_per_call * 1e9 / median if items_per_call else None,
         )
+        counters = {
+            name: {"median": statistics.median(values), "iqr": interquartile_range(values)}
+            for name, values in case.counters.items()
+            if values
+        }
+        if counters:
+            entry["counters"] = counters
     return entry
 
 
@@ -176,25 +188,46 @@ def _fastest(cases: Iterable[dict[str, Any]], kind: str) -> dict[str, Any] | Non
 
 
 def reference_case(cases: Sequence[dict[str, Any]]) -> dict[str, Any] | None:
-    """The wsfast case the ratios are about: compiled, else the pure-Python twin."""
+    """The wsfast case the ratios are about: the public API doing the peers' work ("wsfast"),
+    compiled, else the pure-Python twin. A lower-level row ("wsfast-lower") is never it."""
     return _fastest(cases, "wsfast") or _fastest(cases, "wsfast-python")
+
+
+def _counter(case: dict[str, Any], name: str) -> float | None:
+    value = case.get("counters", {}).get(name)
+    return float(value["median"]) if value else None
 
 
 def summarize(cases: Sequence[dict[str, Any]]) -> dict[str, Any]:
     """Ratios of one workload: how many times faster wsfast is than the best peer and the limit.
 
-    A ratio is ``other's time / wsfast's time``: above 1, wsfast is faster.
+    A ratio is ``other's time / wsfast's time``: above 1, wsfast is faster. Where the cases
+    report a server's CPU time per call, ``cpu_vs_best_peer`` is the cheapest peer's over ours
+    (above 1, wsfast's server spends less CPU per message).
     """
     ours = reference_case(cases)
     peer = _fastest(cases, "peer")
     limit = _fastest(cases, "limit")
-    return {
+    summary = {
         "reference": ours["name"] if ours else None,
         "best_peer": peer["name"] if peer else None,
         "vs_best_peer": peer["median_ns"] / ours["median_ns"] if ours and peer else None,
         "limit": limit["name"] if limit else None,
         "vs_limit": limit["median_ns"] / ours["median_ns"] if ours and limit else None,
     }
+    our_cpu = _counter(ours, SERVER_CPU) if ours else None
+    if our_cpu:
+        peer_cpu = [
+            (cpu, c["name"])
+            for c in cases
+            if c["kind"] == "peer" and c["status"] == "ok"
+            for cpu in [_counter(c, SERVER_CPU)]
+            if cpu
+        ]
+        if peer_cpu:
+            cpu, name = min(peer_cpu)
+            summary.update(cpu_best_peer=name, cpu_vs_best_peer=cpu / our_cpu)
+    return summary
 
 
 def to_document(
@@ -370,7 +403,12 @@ def _cell(case: dict[str, Any] | None, workload: dict[str, Any]) -> str:
         return "skipped"
     if case["status"] == "error":
         return "ERROR"
-    return f"{_speed(case, workload)} {_spread(case)}"
+    cell = f"{_speed(case, workload)} {_spread(case)}"
+    cpu = _counter(case, SERVER_CPU)
+    if cpu is not None:
+        per_item = cpu / max(workload["items_per_call"], 1)
+        cell += f", {format_duration(per_item)} CPU"
+    return cell
 
 
 def _align(rows: Sequence[Sequence[str]], numeric_from: int = 1) -> list[str]:
@@ -416,19 +454,26 @@ def header_lines(doc: Document) -> list[str]:
     created = doc["created"].replace("T", " ").replace("Z", " UTC")
     installed = [f"{p} {versions[p]}" for p in PEERS if versions.get(p)]
     missing = [p for p in PEERS if not versions.get(p)]
+    command = " ".join(doc.get("command") or [])
     lines = [
-        f"wsfast bench ({mode}), {created}, {doc.get('duration_s', 0):.0f} s",
+        f"wsfast bench ({mode}), {created}, {doc.get('duration_s', 0):.0f} s"
+        + (f": {command}" if command else ""),
         f"wsfast {versions.get('wsfast')} {machine['wsfast_implementation']} (kernels: {simd})"
         f" · {machine.get('python_implementation', 'Python')} {machine['python']}"
         f" · {machine['cpu']} · {machine.get('cpu_count')} CPUs · {machine.get('system', '')}"
         f" {machine.get('machine', '')}".rstrip(),
         "peers: "
         + (", ".join(installed) or "none installed")
-        + (f"; not installed: {', '.join(missing)}" if missing else ""),
+        + (f"; not installed: {', '.join(missing)}" if missing else "")
+        + "".join(f"; {p} {versions[p]}" for p in SUPPORTING if versions.get(p)),
         "Cells: throughput from the median time per call (GB = 10^9 bytes; M/s = 10^6 frames or"
         " messages per second) ± half the interquartile range of the samples.",
-        "xN: how many times faster wsfast is than the best peer, or than the physical limit"
-        " (other's time / wsfast's time; above 1, wsfast is faster).",
+        "xN: how many times faster wsfast's public API (the 'wsfast' column) is than the best"
+        " peer, or than the floor (other's time / wsfast's time; above 1, wsfast is faster);"
+        " 'wsfast ...' columns of kind wsfast-lower are lower-level APIs doing less, never the"
+        " headline. Timed with the garbage collector on.",
+        "Echo cells add the server's CPU time per message (/proc/PID/schedstat); 'CPU vs best"
+        " peer': the cheapest peer's CPU per message over wsfast's.",
     ]
     return lines
 
@@ -442,6 +487,8 @@ class GroupTable:
     rows: list[list[str]]
     notes: list[str]
     ratios: list[float]
+    #: A drop-in family: its ratios are the speed-up of the library wsfast accelerates.
+    drop_in: bool = False
 
 
 def group_tables(doc: Document) -> list[GroupTable]:
@@ -455,7 +502,11 @@ def group_tables(doc: Document) -> list[GroupTable]:
             statuses = {cases[name]["status"] for cases in by_name if name in cases}
             (dropped if statuses == {"skipped"} else shown).append(name)
         has_limit = any(w["summary"]["limit"] for w in workloads)
-        head = ["workload", *shown, "vs best peer"]
+        has_cpu = any(w["summary"].get("cpu_vs_best_peer") for w in workloads)
+        drop_in = any(DROP_IN_TAG in w.get("tags", ()) for w in workloads)
+        head = ["workload", *shown, "speed-up" if drop_in else "vs best peer"]
+        if has_cpu:
+            head.append("CPU vs best peer")
         if has_limit:
             head.append("vs limit")
         rows = [head]
@@ -467,6 +518,9 @@ def group_tables(doc: Document) -> list[GroupTable]:
             row.append(f"{format_ratio(best)} {summary['best_peer']}" if best else "no peer")
             if best:
                 ratios.append(best)
+            if has_cpu:
+                cpu = summary.get("cpu_vs_best_peer")
+                row.append(f"{format_ratio(cpu)} {summary['cpu_best_peer']}" if cpu else "-")
             if has_limit:
                 row.append(format_ratio(summary["vs_limit"]))
             rows.append(row)
@@ -489,19 +543,29 @@ def group_tables(doc: Document) -> list[GroupTable]:
         description = descriptions[0]
         if len(set(descriptions)) > 1 and description:
             description = f"{description} (first row)"
-        tables.append(GroupTable(group, description, rows, notes, ratios))
+        tables.append(GroupTable(group, description, rows, notes, ratios, drop_in))
     return tables
 
 
 def summary_line(tables: Sequence[GroupTable]) -> str:
-    """The headline: the geometric mean of every ``vs best peer`` ratio."""
-    overall = [r for table in tables for r in table.ratios]
-    if not overall:
+    """The headline: the geometric mean of every ``vs best peer`` ratio of the peer families,
+    then, apart, the drop-in families' speed-up of the libraries they accelerate."""
+    overall = [r for table in tables if not table.drop_in for r in table.ratios]
+    drop_in = [r for table in tables if table.drop_in for r in table.ratios]
+    if not overall and not drop_in:
         return "wsfast vs best peer: no peer was timed (pip install 'wsfast[bench]' adds them)"
-    return (
-        f"wsfast vs best peer, geometric mean over {len(overall)} workloads:"
-        f" {format_ratio(geometric_mean(overall))}"
-    )
+    parts = []
+    if overall:
+        parts.append(
+            f"wsfast vs best peer, geometric mean over {len(overall)} workloads:"
+            f" {format_ratio(geometric_mean(overall))}"
+        )
+    if drop_in:
+        parts.append(
+            f"drop-ins, speed-up of the library they accelerate, geometric mean over"
+            f" {len(drop_in)} workloads: {format_ratio(geometric_mean(drop_in))}"
+        )
+    return "; ".join(parts)
 
 
 def format_table(doc: Document) -> str:
@@ -514,7 +578,10 @@ def format_table(doc: Document) -> str:
         out.extend(_align(table.rows))
         out.extend(f"  {note}" for note in table.notes)
     out.append("")
-    out.append("summary: wsfast vs the best peer in each family (geometric mean, lowest, highest)")
+    out.append(
+        "summary: wsfast vs the best peer in each family, then the drop-ins' speed-up of the"
+        " library each accelerates (geometric mean, lowest, highest)"
+    )
     out.extend(_align(summary_rows(tables)))
     out.append("")
     out.append(summary_line(tables))
@@ -522,21 +589,28 @@ def format_table(doc: Document) -> str:
 
 
 def summary_rows(tables: Sequence[GroupTable]) -> list[list[str]]:
-    """Per family: how many workloads, and wsfast vs the best peer (geometric mean and range)."""
+    """Per family: how many workloads, and wsfast vs the best peer (geometric mean and range);
+    the peer families first with their mean ("all peers"), then the drop-in families with
+    theirs ("all drop-ins"): the two are never averaged together."""
     rows = [["family", "workloads", "wsfast vs best peer", "lowest", "highest"]]
-    for table in tables:
-        count = str(len(table.rows) - 1)
-        if table.ratios:
-            ratios = table.ratios
-            cells = [geometric_mean(ratios), min(ratios), max(ratios)]
-            rows.append([table.group, count, *(format_ratio(c) for c in cells)])
-        else:
-            rows.append([table.group, count, "no peer", "-", "-"])
-    overall = [r for table in tables for r in table.ratios]
-    if overall:
-        cells = [geometric_mean(overall), min(overall), max(overall)]
-        total = str(sum(len(t.rows) - 1 for t in tables))
-        rows.append(["all", total, *(format_ratio(c) for c in cells)])
+    for drop_in in (False, True):
+        section = [t for t in tables if t.drop_in == drop_in]
+        if drop_in and section:
+            rows.append(["drop-ins:", "", "speed-up", "", ""])
+        for table in section:
+            count = str(len(table.rows) - 1)
+            if table.ratios:
+                ratios = table.ratios
+                cells = [geometric_mean(ratios), min(ratios), max(ratios)]
+                rows.append([table.group, count, *(format_ratio(c) for c in cells)])
+            else:
+                rows.append([table.group, count, "no peer", "-", "-"])
+        overall = [r for table in section for r in table.ratios]
+        if overall:
+            cells = [geometric_mean(overall), min(overall), max(overall)]
+            total = str(sum(len(t.rows) - 1 for t in section))
+            label = "all drop-ins" if drop_in else "all peers"
+            rows.append([label, total, *(format_ratio(c) for c in cells)])
     return rows
 
 
@@ -665,6 +739,7 @@ class PlotUnavailable(RuntimeError):
 #: Shades per kind: a family with several wsfast cases (plain, packed ...) gets one per case.
 _KIND_COLORS = {
     "wsfast": ("#1f6feb", "#0a3069", "#54aeff", "#218bff"),
+    "wsfast-lower": ("#54aeff", "#218bff"),
     "wsfast-python": ("#a5c8ff", "#cfe2ff"),
     "limit": ("#8c8c8c", "#c4c4c4"),
 }
@@ -734,10 +809,11 @@ def plot(doc: Document, path: str) -> None:
         axis.set_xticks(range(len(tables)))
         axis.set_xticklabels([t.group for t in tables], fontsize=7, rotation=30, ha="right")
         axis.set_ylabel("wsfast vs best peer")
-        overall = geometric_mean([r for t in tables for r in t.ratios])
+        overall = geometric_mean([r for t in tables if not t.drop_in for r in t.ratios] or [1.0])
         axis.set_title(
             "wsfast's speed relative to the fastest peer, geometric mean per family"
-            f" (all workloads: {format_ratio(overall)}; above 1, wsfast is faster)",
+            f" (peer families: {format_ratio(overall)}; drop-ins: speed-up of the library they"
+            " accelerate; above 1, wsfast is faster)",
             fontsize=10,
             loc="left",
         )

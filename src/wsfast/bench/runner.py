@@ -1,7 +1,9 @@
 """Calibrated timing of benchmark workloads.
 
 Each case is timed in *samples*: a sample calls the case's function ``calls_per_sample`` times in a
-row with the garbage collector disabled and measures the batch with ``time.perf_counter_ns``. The
+row and measures the batch with ``time.perf_counter_ns``. The garbage collector stays on, as it is
+in an application: a library whose objects the collector tracks pays for them here as it would
+there. The
 number of calls per sample is calibrated so that one sample lasts about ``Settings.sample_ns``; the
 result of a case is the median time per call over its samples and the spread of the samples (their
 interquartile range). The cases of a workload are sampled in turn (A, B, C, A, B, C ...), so that
@@ -12,8 +14,12 @@ Time is bounded: each case gets a budget (``Settings.case_budget_s``) that caps 
 samples, and in quick mode a total budget for the whole suite is shared out among the cases still
 to run, so the suite stays short however many workloads the modules define. A small budget first
 makes the samples shorter (down to ``Settings.min_sample_ns``), then fewer. A workload tagged
-``"slow"`` (one call is a whole loopback exchange, say) is timed in quick mode with one call per
-sample and at most three samples.
+``"slow"`` (one call is a whole loopback exchange, say) is timed with one call per sample, its
+cases interleaved like the others', with the same warm-up and the same minimum of samples.
+
+A timed callable may report counters of its own (a server's CPU time ...): a ``counters()``
+method returning cumulative values; the runner reads them around each sample and keeps the
+increase per call beside the time (:attr:`CaseResult.counters`).
 """
 
 from __future__ import annotations
@@ -132,6 +138,8 @@ class CaseResult:
     wall_s: float = 0.0
     #: Wall-clock seconds its setup took.
     setup_s: float = 0.0
+    #: Counter name -> its increase per call in each sample, for a callable with ``counters()``.
+    counters: dict[str, list[float]] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -215,20 +223,28 @@ class Runner:
     # -- one batch of calls ---------------------------------------------------------------------
 
     def time_calls(self, fn: Callable[[], object], number: int) -> int:
-        """Nanoseconds taken by ``number`` calls of ``fn`` in a row, the GC disabled."""
+        """Nanoseconds taken by ``number`` calls of ``fn`` in a row (the garbage collector as the
+        process has it: on, unless the caller turned it off)."""
         calls = itertools.repeat(None, number)
         clock = self.clock
-        gc_was_enabled = gc.isenabled()
-        gc.disable()
-        try:
-            start = clock()
-            for _ in calls:
-                fn()
-            stop = clock()
-        finally:
-            if gc_was_enabled:
-                gc.enable()
+        start = clock()
+        for _ in calls:
+            fn()
+        stop = clock()
         return max(stop - start, 1)
+
+    def sample(self, fn: Callable[[], object], number: int, result: CaseResult) -> int:
+        """One sample of ``number`` calls, appended to ``result`` with the increase of the
+        callable's counters per call; returns the nanoseconds it took."""
+        counters = getattr(fn, "counters", None)
+        before = counters() if callable(counters) else None
+        elapsed = self.time_calls(fn, number)
+        result.samples_ns.append(elapsed / number)
+        if before is not None:
+            after = counters()  # type: ignore[misc]
+            for name, value in after.items():
+                result.counters.setdefault(name, []).append((value - before[name]) / number)
+        return elapsed
 
     def calibrate(
         self, fn: Callable[[], object], first_call_ns: int, target: int | None = None
@@ -285,7 +301,7 @@ class Runner:
         gc.collect(1)
         started = self.clock()
         first = self.time_calls(fn, 1)  # warm-up: caches, lazy imports, first allocations
-        slow = settings.quick and SLOW_TAG in workload.tags
+        slow = SLOW_TAG in workload.tags
         result = CaseResult(case.name, case.kind, "ok")
         if first >= budget_ns:
             # One call exceeds the whole budget: the warm-up call is the only sample we can afford.
@@ -297,12 +313,11 @@ class Runner:
         sample_ns = min(settings.sample_ns, budget_ns // (settings.min_samples + 2))
         sample_ns = max(sample_ns, settings.min_sample_ns)
         number = 1 if slow else self.calibrate(fn, first, sample_ns)
-        max_samples = min(3, settings.max_samples) if slow else settings.max_samples
+        max_samples = settings.max_samples
         min_samples = min(settings.min_samples, max_samples)
         result.calls_per_sample = number
         while len(result.samples_ns) < max_samples:
-            elapsed = self.time_calls(fn, number)
-            result.samples_ns.append(elapsed / number)
+            elapsed = self.sample(fn, number, result)
             spent = self.clock() - started
             # Stop when the next sample would overrun the budget, once the minimum is reached, or
             # when even the minimum would overrun it twice over (a case much slower than planned).
@@ -330,7 +345,9 @@ class Runner:
 
         A burst of load on a shared machine then slows every case of the workload alike, and the
         ratios between them, which are what the report is about, hold better than when each case
-        is timed in one stretch. Each case keeps its own calibration and its own budget.
+        is timed in one stretch. Each case keeps its own calibration and its own budget; the
+        cases of a slow-tagged workload take one call per sample. Every case is set up (servers
+        started ...) before the first is timed, and closed after the last.
         """
         settings = self.settings
         budget_ns = int(budget_s * 1e9)
@@ -358,9 +375,10 @@ class Runner:
                 timings.append(_Timing(result, fn))
             gc.collect(1)
             active = list(timings)
+            slow = SLOW_TAG in workload.tags
             for timing in list(active):
                 try:
-                    self._prepare(timing, budget_ns)
+                    self._prepare(timing, budget_ns, slow)
                 except Exception as exc:
                     timing.fail(exc)
                 if timing.finished:
@@ -369,13 +387,12 @@ class Runner:
             while active:
                 for timing in list(active):
                     try:
-                        elapsed = self.time_calls(timing.fn, timing.number)
+                        elapsed = self.sample(timing.fn, timing.number, timing.result)
                     except Exception as exc:
                         timing.fail(exc)
                         active.remove(timing)
                         continue
                     samples = timing.result.samples_ns
-                    samples.append(elapsed / timing.number)
                     timing.spent_ns += elapsed
                     # The same rule as run_case: stop at the maximum, or when the next sample
                     # would overrun the budget once the minimum is reached (or overrun it twice).
@@ -407,8 +424,9 @@ class Runner:
                 progress.note(f"error: {workload.name} {result.name}: {result.reason}")
         return ordered
 
-    def _prepare(self, timing: _Timing, budget_ns: int) -> None:
-        """Warm-up and calibration of one case of an interleaved workload."""
+    def _prepare(self, timing: _Timing, budget_ns: int, slow: bool = False) -> None:
+        """Warm-up and calibration (one call per sample if ``slow``) of one case of an
+        interleaved workload."""
         settings = self.settings
         started = self.clock()
         first = self.time_calls(timing.fn, 1)
@@ -420,7 +438,7 @@ class Runner:
             return
         sample_ns = min(settings.sample_ns, budget_ns // (settings.min_samples + 2))
         sample_ns = max(sample_ns, settings.min_sample_ns)
-        timing.number = self.calibrate(timing.fn, first, sample_ns)
+        timing.number = 1 if slow else self.calibrate(timing.fn, first, sample_ns)
         timing.result.calls_per_sample = timing.number
         timing.spent_ns = self.clock() - started
 
@@ -429,11 +447,10 @@ class Runner:
     ) -> list[WorkloadResult]:
         """Times every case of every workload; the results are in the workloads' order.
 
-        The cases of a workload are timed interleaved (:meth:`run_interleaved`), except those of
-        slow-tagged workloads (loopback servers, event loops), timed one after the other
-        (:meth:`run_case`). Under a total budget, the slow-tagged workloads run first: their cost
-        (setup included) is mostly beyond the budget's control, and what they leave is then shared
-        among the rest.
+        The cases of every workload are timed interleaved (:meth:`run_interleaved`). Under a
+        total budget, the slow-tagged workloads (loopback servers, event loops) run first: their
+        cost (setup included) is mostly beyond the budget's control, and what they leave is then
+        shared among the rest.
         """
         workloads = list(workloads)
         total_cases = sum(len(w.cases) for w in workloads)
@@ -454,28 +471,14 @@ class Runner:
                 case_results = [
                     CaseResult(c.name, c.kind, "skipped", "interrupted") for c in workload.cases
                 ]
-            elif SLOW_TAG not in workload.tags:
-                budget = self._budget(started, total_cases - done)
-                case_results = self.run_interleaved(workload, budget, progress)
             else:
-                for case in workload.cases:
-                    if self.interrupted:
-                        case_results.append(
-                            CaseResult(case.name, case.kind, "skipped", "interrupted")
-                        )
-                        continue
-                    progress.step(f"{workload.name} {case.name}")
-                    budget = self._budget(started, total_cases - done - len(case_results))
-                    case_started = self.clock()
-                    try:
-                        outcome = self.run_case(workload, case, budget)
-                    except KeyboardInterrupt:  # Ctrl-C: report what was timed so far
-                        self.interrupted = True
-                        outcome = CaseResult(case.name, case.kind, "skipped", "interrupted")
-                    outcome.wall_s = (self.clock() - case_started) / 1e9
-                    if outcome.status == "error":
-                        progress.note(f"error: {workload.name} {case.name}: {outcome.reason}")
-                    case_results.append(outcome)
+                budget = self._budget(started, total_cases - done)
+                if SLOW_TAG in workload.tags:
+                    # One call is a whole exchange (tens of milliseconds): give each case twice
+                    # the per-case budget whatever the total budget left, so that it gets its
+                    # samples (the median of a handful of one-call samples is noisy enough).
+                    budget = max(budget, 2 * self.settings.case_budget_s)
+                case_results = self.run_interleaved(workload, budget, progress)
             done += len(workload.cases)
             results[index] = WorkloadResult(workload, case_results)
         progress.finish()

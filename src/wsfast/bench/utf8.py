@@ -2,15 +2,20 @@
 
 Corpora (valid UTF-8, exactly the stated size): ``ascii``; ``mostly-ascii`` (about 5 % of the
 characters multi-byte); ``cyrillic`` (2-byte); ``cjk`` (3-byte); ``emoji`` (4-byte), each with a
-few ASCII spaces. References measured in the same run: ``bytes.decode`` (CPython's strict
-decoder, which validates while it builds the str), CPython's incremental decoder, wsaccel's and
-autobahn's validators, and ``memchr (limit)``: ``data.find(b"\\xff")``, one read-only pass of the
-buffer through glibc's vectorised memchr, which no validator that reads every byte can beat.
+few ASCII spaces.
+
+Two kinds of work, two sets of families, neither standing for the other:
+
+- *validation* (``utf8-validate``, ``utf8-incremental``): a yes/no answer, no ``str`` built,
+  against the validators that do the same (wsaccel's and autobahn's); ``memchr (limit)``,
+  ``data.find(b"\\xff")``, one read-only pass of the buffer through glibc's vectorised memchr,
+  is the floor no validator that reads every byte can go below;
+- *decoding to str* (``utf8-decode``): against ``bytes.decode`` (CPython's strict decoder, which
+  validates while it builds the ``str``).
 """
 
 from __future__ import annotations
 
-import codecs
 import functools
 import random
 from collections.abc import Callable
@@ -67,10 +72,6 @@ def _validate_cases(kind: str, size: int) -> tuple[Case, ...]:
 
         return Case(which, setup, which)
 
-    def decode() -> Callable[[], object]:
-        data = corpus(kind, size)
-        return lambda: data.decode("utf-8")
-
     def wsaccel() -> Callable[[], object]:
         validator_cls = import_or_skip("wsaccel.utf8validator").Utf8Validator
         data = corpus(kind, size)
@@ -88,7 +89,6 @@ def _validate_cases(kind: str, size: int) -> tuple[Case, ...]:
     return (
         ours("wsfast"),
         ours("wsfast-python"),
-        Case("bytes.decode", decode),
         Case("wsaccel", wsaccel),
         Case("autobahn", autobahn),
         Case("memchr (limit)", memchr_limit, "limit"),
@@ -110,18 +110,6 @@ def _incremental_cases(kind: str, size: int) -> tuple[Case, ...]:
 
         return Case(which, setup, which)
 
-    def incremental_decoder() -> Callable[[], object]:
-        decoder_cls = codecs.getincrementaldecoder("utf-8")
-        chunks = _chunks(corpus(kind, size))
-
-        def run() -> object:
-            decoder = decoder_cls("strict")
-            for chunk in chunks:
-                decoder.decode(chunk)
-            return decoder.decode(b"", True)
-
-        return run
-
     def peer(module: str) -> Callable[[], Callable[[], object]]:
         def setup() -> Callable[[], object]:
             validator_cls = import_or_skip(module).Utf8Validator
@@ -141,7 +129,6 @@ def _incremental_cases(kind: str, size: int) -> tuple[Case, ...]:
     return (
         ours("wsfast"),
         ours("wsfast-python"),
-        Case("codecs incremental decoder", incremental_decoder),
         Case("wsaccel", peer("wsaccel.utf8validator")),
         Case("autobahn", peer("autobahn.websocket.utf8validator")),
     )

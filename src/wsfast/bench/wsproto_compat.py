@@ -29,7 +29,7 @@ from collections.abc import Callable
 from types import ModuleType
 from typing import Any
 
-from .core import Case, Skip, Workload
+from .core import DROP_IN_TAG, Case, Skip, Workload
 from .utf8 import corpus
 
 #: name -> (messages each way per call, a function of a random generator giving one size)
@@ -156,6 +156,7 @@ def workloads() -> list[Workload]:
                         f"{len(pairs)} binary messages client -> server and {len(pairs)} text "
                         f"messages server -> client{' (permessage-deflate)' if deflate else ''}"
                     ),
+                    tags=frozenset({DROP_IN_TAG}),
                 )
             )
     return found
