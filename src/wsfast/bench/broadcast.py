@@ -283,21 +283,50 @@ def _case(kind: str, case_kind: str, connections: int, messages: int) -> Case:
 
 def workloads() -> list[Workload]:
     """Broadcast to 1000 connections; one call = 10 messages to each."""
+    from wsfast.deflate import deflate_backend
+
     connections, messages = 1000, 10
-    kinds = {"floor": "limit", "websockets": "peer", "websockets-deflate": "peer"}
-    cases = tuple(_case(k, kinds.get(k, "wsfast"), connections, messages) for k in SERVERS)
+    default = f"wsfast-deflate:{deflate_backend()}"  # the headline of the compressed family
+
+    def kind(server: str) -> str:
+        if server == "floor":
+            return "limit"
+        if server.startswith("websockets"):
+            return "peer"
+        if server.startswith("wsfast-deflate:"):
+            return "wsfast" if server == default else "wsfast-setting"
+        return "wsfast"
+
+    def family(compressed: bool) -> tuple[Case, ...]:
+        return tuple(
+            _case(server, kind(server), connections, messages)
+            for server in SERVERS
+            if ("deflate" in server) == compressed
+        )
+
+    common = {
+        "bytes_per_call": SIZE * connections * messages,
+        "items_per_call": connections * messages,
+        "tags": frozenset({"slow", "loopback"}),
+    }
     return [
         Workload(
             group="broadcast",
             name="broadcast/1KiB-x1000",
-            cases=cases,
-            bytes_per_call=SIZE * connections * messages,
-            items_per_call=connections * messages,
-            description="broadcast of 1 KiB text to 1000 loopback connections (server in a "
-            "subprocess); floor: one prebuilt frame written to every transport; deflate: "
-            "wsfast without server context takeover per backend, websockets with its default",
-            tags=frozenset({"slow", "loopback"}),
-        )
+            cases=family(compressed=False),
+            description="broadcast of 1 KiB text to 1000 loopback connections, uncompressed "
+            "(server in a subprocess); floor: one prebuilt frame written to every transport",
+            **common,  # type: ignore[arg-type]
+        ),
+        Workload(
+            group="broadcast",
+            name="broadcast-deflate/1KiB-x1000",
+            cases=family(compressed=True),
+            description="the same broadcast compressed: wsfast without server context takeover "
+            "(one compression per message), with the default deflate backend and each other "
+            "one; websockets with its default compression",
+            **common,  # type: ignore[arg-type]
+        ),
     ]
 
 

@@ -205,8 +205,17 @@ def _case(server: str, kind: str, count: int) -> Case:
 
 def workloads() -> list[Workload]:
     """The compressed echo with each backend and websockets; one call = 500 messages."""
+    from wsfast.deflate import deflate_backend
+
     count = 500
-    cases = tuple(_case(s, "peer" if s == "websockets" else "wsfast", count) for s in SERVERS)
+    default = f"wsfast:{deflate_backend()}"  # the headline: what a user gets without choosing
+
+    def kind(server: str) -> str:
+        if server == "websockets":
+            return "peer"
+        return "wsfast" if server == default else "wsfast-setting"
+
+    cases = tuple(_case(s, kind(s), count) for s in SERVERS)
     return [
         Workload(
             group="deflate-echo",

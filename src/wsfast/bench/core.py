@@ -20,7 +20,15 @@ __all__ = [
 ]
 
 #: The kinds of case, in the order a table shows them (see :class:`Case`).
-KINDS = ("wsfast", "wsfast-lower", "wsfast-python", "peer", "limit", "reference")
+KINDS = (
+    "wsfast",
+    "wsfast-lower",
+    "wsfast-setting",
+    "wsfast-python",
+    "peer",
+    "limit",
+    "reference",
+)
 
 #: The tag of a drop-in workload: wsfast behind another library's API, timed against that
 #: library. Its ratio is "the speed-up of the library it accelerates", reported apart from the
@@ -44,6 +52,8 @@ class Case:
       where a peer gives ``str``, the same retention); the headline of the workload;
     - "wsfast-lower": a lower-level wsfast API doing less (frames without ``str`` ...), a row
       of its own, labelled, never the headline;
+    - "wsfast-setting": the public API with a setting other than the default (another deflate
+      backend ...), a row of its own, labelled, never the headline;
     - "wsfast-python": our pure-Python twin;
     - "peer": another library;
     - "limit": a floor no implementation can go below (a plain copy of the same bytes ...);

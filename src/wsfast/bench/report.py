@@ -470,8 +470,9 @@ def header_lines(doc: Document) -> list[str]:
         " messages per second) ± half the interquartile range of the samples.",
         "xN: how many times faster wsfast's public API (the 'wsfast' column) is than the best"
         " peer, or than the floor (other's time / wsfast's time; above 1, wsfast is faster);"
-        " 'wsfast ...' columns of kind wsfast-lower are lower-level APIs doing less, never the"
-        " headline. Timed with the garbage collector on.",
+        " 'wsfast ...' columns of kind wsfast-lower are lower-level APIs doing less, and of kind"
+        " wsfast-setting the public API with a non-default setting (another deflate backend);"
+        " neither is the headline. Timed with the garbage collector on.",
         "Echo cells add the server's CPU time per message (/proc/PID/schedstat); 'CPU vs best"
         " peer': the cheapest peer's CPU per message over wsfast's.",
     ]
@@ -740,6 +741,7 @@ class PlotUnavailable(RuntimeError):
 _KIND_COLORS = {
     "wsfast": ("#1f6feb", "#0a3069", "#54aeff", "#218bff"),
     "wsfast-lower": ("#54aeff", "#218bff"),
+    "wsfast-setting": ("#54aeff", "#218bff"),
     "wsfast-python": ("#a5c8ff", "#cfe2ff"),
     "limit": ("#8c8c8c", "#c4c4c4"),
 }
