@@ -11,7 +11,8 @@
   an attribute without a docstring. :class:`TwinStubs` turns each into an alias of the name in the
   twins' shared ``.pyi`` stub (``wsfast._frames.Frame``), whose docstrings are the contract.
 - The code documents its constants with ``#:`` comments above them (Sphinx's convention, which
-  griffe does not read); :class:`TwinStubs` makes them the attributes' docstrings.
+  griffe does not read); :class:`TwinStubs` makes them the attributes' docstrings. The docstrings'
+  Sphinx roles (``:class:`~wsfast.frames.Frame```) become Markdown code (`` `Frame` ``).
 
 ``tests/test_docs.py`` loads this file by its path, for :func:`api_modules` and :class:`TwinStubs`.
 """
@@ -160,6 +161,19 @@ def on_files(files: Any, config: Any) -> Any:
 
 # The griffe extension (mkdocs.yml: plugins.mkdocstrings.handlers.python.options.extensions).
 
+#: A Sphinx cross-reference role: ``:class:`Frame```, ``:func:`~wsfast.accelerate.accelerate```.
+SPHINX_ROLE = re.compile(r":(?:py:)?(?:mod|class|func|meth|attr|data|exc|obj|const):`(~?)([^`]+)`")
+
+
+def markdown_roles(text: str) -> str:
+    """Sphinx roles as Markdown code; ``~`` keeps the last part of the name, as Sphinx shows it."""
+
+    def code(match: re.Match[str]) -> str:
+        name = match.group(2)
+        return f"`{name.rpartition('.')[2] if match.group(1) else name}`"
+
+    return SPHINX_ROLE.sub(code, text)
+
 
 def _twin_loads(module_source: str) -> dict[str, str]:
     """``{"_impl": "frames"}`` for each ``_impl = _speedups.load("frames")`` in a module."""
@@ -204,12 +218,25 @@ if griffe is not None:
                     target = f"{package}._{loads[base]}.{attribute}"
                     mod.set_member(name, griffe.Alias(name, target, lineno=member.lineno))
 
+        def on_package(self, *, pkg: Any, **kwargs: Any) -> None:
+            for obj in _objects(pkg):
+                if obj.docstring is not None:
+                    obj.docstring.value = markdown_roles(obj.docstring.value)
+
         def on_attribute_instance(self, *, attr: Any, **kwargs: Any) -> None:
             if attr.docstring is not None or attr.filepath is None or attr.lineno is None:
                 return
             comment = _doc_comment(attr.lines_collection[attr.filepath], attr.lineno)
             if comment:
                 attr.docstring = griffe.Docstring(comment, parent=attr)
+
+
+def _objects(obj: Any) -> Any:
+    """The object and every object defined in it (aliases are their targets' business)."""
+    yield obj
+    for member in obj.members.values():
+        if not member.is_alias:
+            yield from _objects(member)
 
 
 def _doc_comment(lines: list[str], lineno: int) -> str:
