@@ -86,19 +86,34 @@ def require_docs_extra() -> None:
         skip_or_fail(f"the docs extra is not installed (pip install '.[docs]'): no {missing}")
 
 
+@functools.cache
+def reference_package() -> Any:
+    """The package as the reference sees it: griffe, on the sources and the ``.pyi`` stubs, with
+    the site's extension (mkdocs.yml has the same options)."""
+    require_docs_extra()
+    import griffe
+
+    extensions = griffe.load_extensions(docs_site.TwinStubs())
+    return griffe.load(
+        "wsfast", search_paths=[ROOT / "src"], allow_inspection=False, extensions=extensions
+    )
+
+
+def reference_module(module_name: str) -> Any:
+    package = reference_package()
+    return package if module_name == "wsfast" else package[module_name.partition(".")[2]]
+
+
 def public_names(module_name: str) -> list[str]:
-    """``__all__``, or else the module's public attributes that are not modules or imports."""
-    module = importlib.import_module(module_name)
-    exported = getattr(module, "__all__", None)
-    if exported is not None:
-        return list(exported)
+    """``__all__``, or else the module's public names that are not submodules or imports.
+
+    Read from the source, not by importing: a module may need an optional peer at import
+    (a drop-in's library), and the reference is made from the source anyway."""
+    module = reference_module(module_name)
+    if module.exports is not None:
+        return [str(name) for name in module.exports]
     return [
-        name
-        for name, value in vars(module).items()
-        if not name.startswith("_")
-        and not isinstance(value, types.ModuleType)
-        and getattr(value, "__module__", module_name) == module_name
-        and name != "annotations"  # from __future__
+        name for name, member in module.members.items() if member.is_public and not member.is_module
     ]
 
 
@@ -203,16 +218,9 @@ def test_every_public_name_has_an_entry_in_the_reference(site: Path) -> None:
 def test_every_public_name_has_a_docstring() -> None:
     """As the reference shows it: the module's own docstring, or the ``.pyi`` stub's for a name a
     hot-path module binds from its twin, or a ``#:`` comment above a constant."""
-    require_docs_extra()
-    import griffe
-
-    extensions = griffe.load_extensions(docs_site.TwinStubs())
-    package = griffe.load(
-        "wsfast", search_paths=[ROOT / "src"], allow_inspection=False, extensions=extensions
-    )
     undocumented = []
     for module_name in docs_site.api_modules():
-        module = package if module_name == "wsfast" else package[module_name.partition(".")[2]]
+        module = reference_module(module_name)
         if not module.docstring:
             undocumented.append(module_name)
         for name in public_names(module_name):
