@@ -16,6 +16,7 @@ Files are found by pattern, so a page added in any branch is covered by this tes
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import re
 import signal
@@ -122,13 +123,22 @@ def wait_listening(port: int, process: subprocess.Popen[str], where: str) -> Non
 
 
 def stop(process: subprocess.Popen[str]) -> str:
+    """Ends the process and what it started (its process group, where there are groups)."""
     if process.poll() is None:
-        os.killpg(process.pid, signal.SIGTERM)
+        signal_group(process, "SIGTERM")
         try:
             return process.communicate(timeout=10)[0]
         except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
+            signal_group(process, "SIGKILL")
     return process.communicate()[0]
+
+
+def signal_group(process: subprocess.Popen[str], name: str) -> None:
+    if hasattr(os, "killpg"):
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, getattr(signal, name))
+    else:  # Windows: no process groups to signal
+        process.kill()
 
 
 def start(command: list[str], cwd: Path) -> subprocess.Popen[str]:
