@@ -14,6 +14,12 @@ Layers, bottom up:
 (``WSFAST_NO_EXTENSIONS=1`` forces the twins). ``wsfast.simd_level()`` says which SIMD kernels run
 (every hot path uses the same level); ``wsfast.set_simd_level(name)`` changes it for all of them,
 as the ``WSFAST_SIMD`` environment variable does at import.
+
+``wsfast.deflate_backend()`` names the deflate backend permessage-deflate uses (zlib, zlib-ng or
+isal: :mod:`wsfast.deflate` states the default rule); ``wsfast.set_deflate_backend(name)``
+changes it for connections negotiated afterwards, as ``WSFAST_DEFLATE_BACKEND`` does;
+``wsfast.available_deflate_backends()`` lists the installed ones. :class:`wsfast.Broadcast`
+prepares one message for many connections (:func:`wsfast.asyncio.broadcast` uses it).
 """
 
 from __future__ import annotations
@@ -21,7 +27,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from . import _speedups, accelerate, events
+from .broadcast import Broadcast
 from .connection import ClientConnection, ServerConnection, State
+from .deflate import available_deflate_backends, deflate_backend, set_deflate_backend
 from .exceptions import (
     ConnectionClosed,
     ConnectionClosedError,
@@ -72,6 +80,7 @@ def __getattr__(name: str) -> Any:
 
 
 __all__ = [
+    "Broadcast",
     "ClientConnection",
     "CloseCode",
     "ConnectionClosed",
@@ -97,15 +106,18 @@ __all__ = [
     "WebSocketError",
     "__version__",
     "accelerate",
+    "available_deflate_backends",
     "available_simd_levels",
     "build_frame",
     "connect",
     "decode_utf8",
+    "deflate_backend",
     "events",
     "implementation",
     "mask",
     "mask_inplace",
     "serve",
+    "set_deflate_backend",
     "set_simd_level",
     "simd_level",
     "utf8_bytes",

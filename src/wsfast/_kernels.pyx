@@ -101,8 +101,9 @@ cdef int read_mask_key(object key, uint8_t *out) except -1:
 
 # --- decoding UTF-8 to str -------------------------------------------------------------------
 
-# The decoders' lookup tables are built on the first call: here, while the import runs alone.
-wsf_utf8_decoder_for(0)
+# The decoders of the level in force, chosen by set_simd_level (which also builds their lookup
+# tables on its first call, while the import runs alone).
+cdef const wsf_utf8_decoder *_decoder = NULL
 
 
 cdef inline void _transcode_into(const wsf_utf8_decoder *decoder, const uint8_t *data,
@@ -124,14 +125,13 @@ cdef object utf8_build_str(const uint8_t *data, Py_ssize_t length):
     str is allocated once and a second pass transcodes into it, validating as it goes
     (csrc/utf8_decode.h). Large inputs run both passes without the GIL: the str is not shared
     with anyone until it is returned."""
-    cdef const wsf_utf8_decoder *decoder
+    cdef const wsf_utf8_decoder *decoder = _decoder
     cdef wsf_utf8_shape shape
     cdef bint large = length >= NOGIL_DECODE
     cdef int ok = 1, kind
     cdef void *out
     if length == 0:
         return ""
-    decoder = wsf_utf8_decoder_for(wsf_utf8_level())
     if large:
         with nogil:
             decoder.measure(data, length, &shape)
@@ -178,10 +178,11 @@ def simd_level():
 def set_simd_level(name):
     """Runs every kernel at the widest level not above ``name`` that this CPU supports; returns
     that level's name. ValueError for a name that is not a level."""
-    global _level
+    global _level, _decoder
     cdef int requested = level_number(name)
     _level = wsf_mask_select(requested)
     wsf_utf8_select(requested)
+    _decoder = wsf_utf8_decoder_for(wsf_utf8_level())
     return simd_level()
 
 

@@ -152,6 +152,12 @@ def add_serve_parser(subparsers: Any) -> None:
     parser.add_argument(
         "--no-compression", action="store_true", help="do not negotiate permessage-deflate"
     )
+    parser.add_argument(
+        "--deflate-backend",
+        choices=("zlib", "zlib-ng", "isal"),
+        help="permessage-deflate backend (default: WSFAST_DEFLATE_BACKEND, or the fastest "
+        "installed one: see docs/compression.md)",
+    )
     parser.add_argument("--certfile", help="PEM certificate chain: serve wss:// (TLS)")
     parser.add_argument("--keyfile", help="PEM private key for --certfile")
     parser.add_argument("-v", "--verbose", action="store_true", help="log connections")
@@ -178,7 +184,13 @@ def _server_ssl_context(args: argparse.Namespace) -> ssl.SSLContext | None:
 
 async def _serve(args: argparse.Namespace) -> int:
     from .asyncio import serve
+    from .deflate import set_deflate_backend
 
+    if args.deflate_backend:
+        try:
+            set_deflate_backend(args.deflate_backend)
+        except ImportError as exc:
+            raise CommandError(str(exc)) from None
     ssl_context = _server_ssl_context(args)
     try:
         server = await serve(

@@ -87,7 +87,7 @@ from .http11 import (
     parse_request_head,
     parse_response_head,
 )
-from .utf8 import decode_utf8
+from .utf8 import decode_utf8, utf8_bytes
 
 __all__ = [
     "SPLIT_WRITE_SIZE",
@@ -500,11 +500,10 @@ class Connection:
         """A complete text message's data; validates compressed text (RFC 6455 §8.1)."""
         if not self._msg_compressed:
             return payload if self.text_as_bytes else decode_utf8(payload)
-        try:
-            text = payload.decode("utf-8")
-        except UnicodeDecodeError:
-            raise ProtocolError(1007, "invalid UTF-8 in text message") from None
-        return payload if self.text_as_bytes else text
+        # Inflated text was not seen by the parser's validator: RFC 6455 §8.1 applies to the
+        # inflated bytes, and decode_utf8 raises InvalidUTF8 (1007) for them.
+        text: str | bytes = utf8_bytes(payload) if self.text_as_bytes else decode_utf8(payload)
+        return text
 
     def _deliver_fragment(self, opcode: int, payload: bytes, first: bool, last: bool) -> None:
         if opcode == _OP_BINARY:

@@ -18,6 +18,7 @@ import zlib
 from collections.abc import Iterable
 from typing import Any, NamedTuple
 
+from .deflate import DeflateBackend, default_backend, get_deflate_backend
 from .exceptions import NegotiationError, PayloadTooBig, ProtocolError
 
 __all__ = [
@@ -169,13 +170,20 @@ class PerMessageDeflate:
     or is malformed is declined, and the next offer is tried.
 
     ``compress_threshold``: messages shorter than this many bytes are sent uncompressed (RSV1
-    clear), which saves CPU where compression cannot pay. ``compression_level`` and ``mem_level``
-    are zlib's.
+    clear): below a few dozen bytes deflate's block header and Huffman codes outweigh what it
+    saves, and the CPU is wasted. 0 compresses every message. ``compression_level`` (-1 to 9)
+    and ``mem_level`` (1 to 9) are zlib's, whatever the backend (:mod:`wsfast.deflate` maps
+    them for ISA-L).
+
+    ``backend``: the deflate backend's name (``"zlib"``, ``"zlib-ng"``, ``"isal"``), or None (the
+    default) for the process-wide choice, :func:`wsfast.deflate_backend`, at negotiation time.
+    The bytes on the wire are raw deflate whatever the backend, so either side may use any.
     """
 
     name = "permessage-deflate"
 
     __slots__ = (
+        "backend",
         "client_max_window_bits",
         "client_no_context_takeover",
         "compress_threshold",
@@ -195,7 +203,11 @@ class PerMessageDeflate:
         compress_threshold: int = 32,
         compression_level: int = 6,
         mem_level: int = 8,
+        backend: str | None = None,
     ) -> None:
+        if backend is not None:
+            get_deflate_backend(backend)  # ValueError or ImportError now rather than later
+        self.backend = backend
         self.server_no_context_takeover = bool(server_no_context_takeover)
         self.client_no_context_takeover = bool(client_no_context_takeover)
         _check_bits("server_max_window_bits", server_max_window_bits, compress=False)
@@ -216,6 +228,9 @@ class PerMessageDeflate:
     def __repr__(self) -> str:
         fields = ", ".join(f"{name}={getattr(self, name)!r}" for name in self.__slots__)
         return f"PerMessageDeflate({fields})"
+
+    def _backend(self) -> DeflateBackend:
+        return default_backend() if self.backend is None else get_deflate_backend(self.backend)
 
     # --- client side -----------------------------------------------------------------------
 
@@ -273,6 +288,7 @@ class PerMessageDeflate:
             compress_threshold=self.compress_threshold,
             compression_level=self.compression_level,
             mem_level=self.mem_level,
+            backend=self._backend(),
             agreed=Extension(self.name, extension.params),
         )
 
@@ -314,6 +330,7 @@ class PerMessageDeflate:
             compress_threshold=self.compress_threshold,
             compression_level=self.compression_level,
             mem_level=self.mem_level,
+            backend=self._backend(),
             agreed=response,
         )
         return response, codec
@@ -327,6 +344,9 @@ class PerMessageDeflate:
                     return accepted
         return None
 
+
+#: Compressed frames up to this size are inflated in one call with the four octets appended.
+_JOIN_TAIL_LIMIT = 64 * 1024
 
 #: Output per zlib call while inflating: a bomb costs at most the limit plus one step before 1009.
 _INFLATE_STEP = 256 * 1024
@@ -364,18 +384,28 @@ class DeflateCodec:
     ``decompress(data, fin, limit)`` inflates one frame, re-appending the four octets at the end of
     the message (§7.2.2) and raising :class:`PayloadTooBig` beyond ``limit`` output bytes.
     Contexts are reset after each message when "no context takeover" was agreed.
+
+    ``backend`` (a :class:`~wsfast.deflate.DeflateBackend`; the process default if None) does
+    the work. ``shared_key`` (backend, level, memory level, window, threshold, as constructed)
+    is what determines this codec's output for a whole message on its own when it resets its
+    compressor after each message (no context takeover): codecs with the same key send a
+    message as the same bytes, so a broadcast compresses it once per
+    key (:mod:`wsfast.broadcast`); None with context takeover.
     """
 
     __slots__ = (
         "_compress_bits",
         "_compressor",
         "_decompressor",
+        "_error",
         "_level",
         "_mem_level",
         "agreed",
+        "backend",
         "compress_threshold",
         "reset_compressor",
         "reset_decompressor",
+        "shared_key",
     )
 
     def __init__(
@@ -387,8 +417,11 @@ class DeflateCodec:
         compress_threshold: int = 32,
         compression_level: int = 6,
         mem_level: int = 8,
+        backend: DeflateBackend | None = None,
         agreed: Extension | None = None,
     ) -> None:
+        self.backend = backend = default_backend() if backend is None else backend
+        self._error = backend.error
         self._compress_bits = max(9, compress_bits)
         self._level = compression_level
         self._mem_level = mem_level
@@ -396,23 +429,37 @@ class DeflateCodec:
         self.reset_decompressor = reset_decompressor
         self.compress_threshold = compress_threshold
         self.agreed = agreed if agreed is not None else Extension(PerMessageDeflate.name)
-        self._compressor: zlib._Compress | None = None
-        self._decompressor: zlib._Decompress | None = None
+        self._compressor: Any = None
+        self._decompressor: Any = None
+        # The threshold is part of the key: it decides whether a message is compressed at all.
+        self.shared_key: tuple[str, int, int, int, int] | None = (
+            (backend.name, compression_level, mem_level, self._compress_bits, compress_threshold)
+            if reset_compressor
+            else None
+        )
 
     def compress(self, data: bytes | bytearray | memoryview, fin: bool = True) -> bytes:
         """Compresses one frame of a message; ``fin`` marks the last frame."""
         compressor = self._compressor
         if compressor is None:
-            compressor = self._compressor = zlib.compressobj(
-                self._level, zlib.DEFLATED, -self._compress_bits, self._mem_level
+            compressor = self._compressor = self.backend.compressobj(
+                self._level, self._compress_bits, self._mem_level
             )
-        out = compressor.compress(data) + compressor.flush(zlib.Z_SYNC_FLUSH)
+        out: bytes = compressor.compress(data) + compressor.flush(zlib.Z_SYNC_FLUSH)
         if fin:
             if out[-4:] == _TAIL:
                 out = out[:-4]
             if self.reset_compressor:
                 self._compressor = None
         return out
+
+    def compress_message(self, data: bytes | bytearray | memoryview) -> bytes:
+        """``data`` compressed as a whole message with a fresh compressor of this codec's
+        settings, leaving this codec's own compressor alone: what :meth:`compress` produces for
+        a one-frame message under "no context takeover"."""
+        return self.backend.compress_message(
+            bytes(data), self._level, self._compress_bits, self._mem_level
+        )
 
     def release_compressor(self) -> bool:
         """Frees the compressor (its window and hash tables) between messages; the next
@@ -438,14 +485,19 @@ class DeflateCodec:
         decompressor = self._decompressor
         if decompressor is None:
             # Inflating with the largest window is always safe, whatever the peer agreed to.
-            decompressor = self._decompressor = zlib.decompressobj(-15)
+            decompressor = self._decompressor = self.backend.decompressobj(15)
         try:
             pieces: list[bytes] = []
-            size = _inflate_into(pieces, decompressor, data, 0, limit)
-            if fin:
-                _inflate_into(pieces, decompressor, _TAIL, size, limit)
+            if fin and len(data) <= _JOIN_TAIL_LIMIT:
+                # One call instead of two: each costs a fixed set-up (an output buffer, the
+                # backend's state), more than copying a small payload once.
+                _inflate_into(pieces, decompressor, bytes(data) + _TAIL, 0, limit)
+            else:
+                size = _inflate_into(pieces, decompressor, data, 0, limit)
+                if fin:
+                    _inflate_into(pieces, decompressor, _TAIL, size, limit)
             out = pieces[0] if len(pieces) == 1 else b"".join(pieces)
-        except zlib.error as exc:
+        except self._error as exc:
             self._decompressor = None
             raise ProtocolError(1002, f"invalid compressed data: {exc}") from None
         if fin and (self.reset_decompressor or decompressor.eof):

@@ -1,7 +1,8 @@
 """Write the wstest spec files for the Autobahn|Testsuite conformance runs.
 
 ``python tests/autobahn/spec.py fuzzingclient --quick --out FILE --url ws://127.0.0.1:9001``
-writes the spec for wstest's fuzzing *client* (it tests our server);
+writes the spec for wstest's fuzzing *client* (it tests our server) and prints how many cases the
+run must report;
 ``python tests/autobahn/spec.py fuzzingserver --full --out FILE --url ws://127.0.0.1:9002``
 the spec for wstest's fuzzing *server* (it tests our client, driven by ``client_runner.py``).
 
@@ -41,6 +42,23 @@ COMPRESSION_SAMPLE = (
     "13.6.1", "13.6.6",
     "13.7.1", "13.7.11",
 )  # fmt: skip
+
+
+#: Cases in the whole suite (1.* to 13.*), and in its compression groups 12.* and 13.*.
+ALL_CASES = 517
+COMPRESSION_CASES = 216
+
+
+def expected_cases(full: bool, cases: list[str] | None = None) -> int:
+    """How many cases a run of this set must report: a shorter report means wstest stopped early.
+
+    For explicit ``cases``, only exact case ids can be counted; a pattern counts as at least one.
+    """
+    if cases:
+        return len(cases)
+    if full:
+        return ALL_CASES
+    return ALL_CASES - COMPRESSION_CASES + len(COMPRESSION_SAMPLE)
 
 
 def case_patterns(full: bool, cases: list[str] | None = None) -> list[str]:
@@ -100,6 +118,8 @@ def main(argv: list[str] | None = None) -> int:
         spec = fuzzingserver_spec(args.url, args.outdir, args.full, cases)
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(spec, indent=2) + "\n")
+    # run.sh passes this on to summarize.py --expect.
+    print(expected_cases(args.full, cases))
     return 0
 
 

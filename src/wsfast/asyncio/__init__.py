@@ -26,6 +26,7 @@ from ..exceptions import (
     InvalidHandshake,
     InvalidStatus,
 )
+from .broadcast import broadcast
 from .client import ClientWebSocket, connect
 from .connection import Data, WebSocket
 from .server import Server, ServerWebSocket, default_server_compression, serve
@@ -41,6 +42,7 @@ __all__ = [
     "Server",
     "ServerWebSocket",
     "WebSocket",
+    "broadcast",
     "connect",
     "default_server_compression",
     "serve",

@@ -7,7 +7,17 @@ import importlib
 from .core import Workload
 
 #: Modules of wsfast.bench that define ``workloads()``, in the order the CLI reports them.
-MODULES = ("mask", "utf8", "frames", "protocol", "echo", "compat", "wsproto_compat")
+MODULES = (
+    "mask",
+    "utf8",
+    "frames",
+    "protocol",
+    "echo",
+    "compression",
+    "broadcast",
+    "compat",
+    "wsproto_compat",
+)
 
 
 def all_workloads() -> list[Workload]:
