@@ -174,6 +174,17 @@ def test_api_modules_include_the_public_modules() -> None:
     assert "wsfast.compat.wsaccel.xormask" in modules
 
 
+def test_test_extra_installs_the_docs_extra() -> None:
+    """The test extra spells the docs extra out (see pyproject.toml): they must not drift."""
+    if sys.version_info < (3, 11):
+        pytest.skip("tomllib is in the standard library from Python 3.11")
+    import tomllib
+
+    extras = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    extras = extras["optional-dependencies"]
+    assert extras["docs"] and set(extras["docs"]) <= set(extras["test"])
+
+
 # The built site.
 
 
