@@ -60,6 +60,7 @@ from .utf8 import Utf8Validator, decode_utf8, utf8_bytes, validate_utf8
 if TYPE_CHECKING:
     from .asyncio import connect, serve
 
+#: This release of wsfast.
 __version__ = "0.1.0"
 
 #: ``"compiled"`` when every hot path runs compiled code, ``"python"`` when the pure-Python twins

@@ -35,8 +35,11 @@ __all__ = [
     "parse_response_head",
 ]
 
+#: Default limit, in bytes, of a request or response head (start line and headers).
 DEFAULT_MAX_HEAD_SIZE = 16 * 1024
+#: Default limit of the number of header fields in a head.
 DEFAULT_MAX_HEADERS = 128
+#: Default limit, in bytes, of the body of a response read during the handshake (a rejection).
 DEFAULT_MAX_BODY_SIZE = 1 << 20
 
 # RFC 9110 §5.6.2: token = 1*tchar.

@@ -61,6 +61,7 @@ __all__ = [
     "WebSocket",
 ]
 
+#: A message as the application sends and receives it: ``str`` for text, ``bytes`` for binary.
 Data = str | bytes
 
 _OPEN = State.OPEN

@@ -72,7 +72,9 @@ class ConnectionType(Enum):
     SERVER = 2
 
 
+#: Module-level alias of :attr:`ConnectionType.CLIENT`, as wsproto has it.
 CLIENT = ConnectionType.CLIENT
+#: Module-level alias of :attr:`ConnectionType.SERVER`, as wsproto has it.
 SERVER = ConnectionType.SERVER
 
 _OPEN = ConnectionState.OPEN

@@ -13,7 +13,7 @@ from ...exceptions import WebSocketError
 if TYPE_CHECKING:
     from .events import Event
 
-# RFC 6455 §1.3: the GUID appended to Sec-WebSocket-Key before hashing.
+#: RFC 6455 §1.3: the GUID appended to Sec-WebSocket-Key before hashing.
 ACCEPT_GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 
 
