@@ -82,12 +82,9 @@ def server_compression() -> PerMessageDeflate:
 
 
 def _denial_head(status: int, headers: list[tuple[str, str]], length: int | None) -> bytes:
-    """The head of a ``websocket.http.response``: the application's headers (checked against
-    header injection), ``Content-Length`` when the body was buffered, ``Connection: close``."""
-    names = set()
-    for name, value in headers:
-        check_header(name, value)
-        names.add(name.lower())
+    """The head of a ``websocket.http.response``: the application's headers (already checked),
+    ``Content-Length`` when the body was buffered, ``Connection: close``."""
+    names = {name.lower() for name, _ in headers}
     fields = list(headers)
     if length is not None and "content-length" not in names:
         fields.append(("Content-Length", str(length)))
@@ -148,6 +145,7 @@ class WebSocketProtocol(asyncio.Protocol):
         self._receive_waiter: asyncio.Future[None] | None = None
         self._phase = _HANDSHAKE
         self._accepted = False
+        self._app_closed = False  # the application sent websocket.close
         self._disconnected = False
         self._reading_paused = False
         self._writing_paused = False
@@ -361,6 +359,7 @@ class WebSocketProtocol(asyncio.Protocol):
             get_path_with_query_string(self.scope),  # type: ignore[arg-type]
         )
         self._phase = _DONE
+        self._app_closed = True
         self._put({"type": "websocket.disconnect", "code": 1006})
         self.conn.reject(403)
         self._flush()
@@ -385,6 +384,8 @@ class WebSocketProtocol(asyncio.Protocol):
             (name.decode("latin-1"), value.decode("latin-1"))
             for name, value in message.get("headers") or ()
         ]
+        for name, value in headers:
+            check_header(name, value)  # no header injection: ValueError, and a 500 instead
         self.logger.info(
             '%s - "WebSocket %s" %d',
             get_client_addr(self.scope),  # type: ignore[arg-type]
@@ -510,8 +511,10 @@ class WebSocketProtocol(asyncio.Protocol):
                     f"Expected ASGI message 'websocket.http.response.body' but got '{kind}'."
                 )
             self._denial_body_part(message)
-        elif self.conn.close_received is not None:
-            raise ClientDisconnected()  # the peer closed: as if the connection were lost
+        elif not self._app_closed:
+            # The peer closed, the connection failed or the server is shutting down: as if the
+            # connection were lost.
+            raise ClientDisconnected()
         else:
             raise RuntimeError(
                 f"Unexpected ASGI message '{kind}', after sending 'websocket.close'."
@@ -549,6 +552,7 @@ class WebSocketProtocol(asyncio.Protocol):
         except InvalidState:
             raise ClientDisconnected() from None
         self._phase = _DONE
+        self._app_closed = True
         self._stop_keepalive()
         self._put({"type": "websocket.disconnect", "code": code, "reason": reason})
         # Messages that arrive before the peer's Close are discarded (they come as events).
