@@ -56,13 +56,16 @@ from .exceptions import InvalidState
 from .extensions import PerMessageDeflate
 from .http11 import build_head, check_header
 
-__all__ = ["CLOSE_TIMEOUT", "WebSocketProtocol", "server_compression"]
+__all__ = ["CLOSE_TIMEOUT", "INFLATE_BUDGET", "WebSocketProtocol", "server_compression"]
 
 #: uvicorn's TRACE log level (``uvicorn.logging.TRACE_LOG_LEVEL``).
 _TRACE = 5
 
 #: Seconds to wait for the peer's Close after ours before closing the transport (RFC 6455 §7.1.1).
 CLOSE_TIMEOUT = 10.0
+
+#: Bytes one read may inflate before the rest waits, compressed, for the application.
+INFLATE_BUDGET = 256 * 1024
 
 # What the application may do next (ASGI WebSocket spec): answer the handshake, go on with a
 # denial response it started, exchange messages, or nothing (it closed, or the peer is gone).
@@ -138,6 +141,9 @@ class WebSocketProtocol(asyncio.Protocol):
         compression = server_compression() if config.ws_per_message_deflate else None
         #: The sans-IO connection.
         self.conn = ServerConnection(max_message_size=config.ws_max_size, compression=compression)
+        # Deflate expands up to about 1 000 times: one read of compressed messages inflates at
+        # most this much before processing waits for the application to take them.
+        self.conn.inflate_budget = INFLATE_BUDGET
         # What receive() hands out, in order: the data of messages (str, bytes), appended by the
         # sans-IO layer, and the ASGI events (dicts) of the connection's life.
         self._queue: collections.deque[Any] = collections.deque()
@@ -189,8 +195,11 @@ class WebSocketProtocol(asyncio.Protocol):
 
     def data_received(self, data: bytes) -> None:
         """Feeds the sans-IO connection; hands what it produced to the application."""
+        self.conn.receive_data(data)
+        self._after_receive()
+
+    def _after_receive(self) -> None:
         conn = self.conn
-        conn.receive_data(data)
         events = conn.events()
         if events:
             self._handle_events(events)
@@ -348,7 +357,8 @@ class WebSocketProtocol(asyncio.Protocol):
         self.conn.accept(subprotocol=message.get("subprotocol"), extra_headers=headers)
         self._phase = _OPEN
         self._accepted = True
-        self._flush()
+        # Frames the client sent right behind its request were processed by accept().
+        self._after_receive()
         if self.ping_interval is not None and self.ping_interval > 0:
             self._schedule_ping()
 
@@ -460,15 +470,26 @@ class WebSocketProtocol(asyncio.Protocol):
             await waiter
         item = queue.popleft()
         if not queue and self._reading_paused:
-            self._reading_paused = False
-            if not self._disconnected:
-                self.transport.resume_reading()
+            self._resume_reading()
         kind = type(item)
         if kind is str:
             return {"type": "websocket.receive", "text": item}
         if kind is bytes:
             return {"type": "websocket.receive", "bytes": item}
         return item
+
+    def _resume_reading(self) -> None:
+        """The application took every queued message: go on with the frames held back when the
+        inflate budget was spent, then with reading."""
+        conn = self.conn
+        while conn.processing_paused:
+            conn.resume_processing()
+            self._after_receive()
+            if self._queue:
+                return  # more messages for the application: reading stays paused
+        self._reading_paused = False
+        if not self._disconnected:
+            self.transport.resume_reading()
 
     async def send(self, message: Any) -> None:
         """ASGI ``send``: ``websocket.accept`` / ``websocket.close`` /
@@ -556,7 +577,11 @@ class WebSocketProtocol(asyncio.Protocol):
         self._stop_keepalive()
         self._put({"type": "websocket.disconnect", "code": code, "reason": reason})
         # Messages that arrive before the peer's Close are discarded (they come as events).
-        self.conn.message_queue = None
+        conn = self.conn
+        conn.message_queue = None
+        while conn.processing_paused:
+            conn.resume_processing()  # the peer's Close may be among the frames held back
+            self._handle_events(conn.events())
         self._flush()
         if self._reading_paused:
             # The peer's Close must still be read.

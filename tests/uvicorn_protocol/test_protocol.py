@@ -31,7 +31,7 @@ from wsfast.connection import ClientConnection  # noqa: E402
 from wsfast.events import CloseReceived, ConnectionFailed, Ping, Rejected  # noqa: E402
 from wsfast.exceptions import ConnectionClosed  # noqa: E402
 from wsfast.frames import build_frame  # noqa: E402
-from wsfast.uvicorn import WebSocketProtocol, server_compression  # noqa: E402
+from wsfast.uvicorn import INFLATE_BUDGET, WebSocketProtocol, server_compression  # noqa: E402
 
 from .servers import echo, echo_disconnects, protocols, running  # noqa: E402
 
@@ -376,6 +376,53 @@ def test_a_batch_of_echoes_goes_out_in_one_write_and_reads_pause_meanwhile() -> 
         assert len(transport.writes) == 1  # three echoes, one system call
         client.receive_data(transport.writes[0])
         assert [e.data for e in client.events()] == ["one", "two", "three"]
+        protocol.connection_lost(None)
+        await asyncio.gather(*protocol.tasks)
+
+    run(main())
+
+
+def test_compressed_flood_inflates_a_budget_at_a_time() -> None:
+    got: list[str] = []
+    release = asyncio.Event()
+
+    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        await receive()
+        await send({"type": "websocket.accept"})
+        await release.wait()
+        while True:
+            message = await receive()
+            if message["type"] != "websocket.receive":
+                return
+            got.append(message["text"])
+
+    async def main() -> None:
+        config = Config(app=app, ws=WebSocketProtocol, lifespan="off")
+        config.load()
+        protocol = WebSocketProtocol(config=config, server_state=ServerState(), app_state={})
+        transport = RecordingTransport()
+        client = ClientConnection("ws://127.0.0.1/")  # offers permessage-deflate
+        protocol.connection_made(transport)
+        protocol.data_received(b"".join(client.data_to_send()))
+        for _ in range(20):
+            await asyncio.sleep(0)
+        client.receive_data(b"".join(transport.writes))
+        assert client.extensions, "permessage-deflate was not agreed"
+        text = "a" * 100_000  # a few hundred bytes once compressed
+        for _ in range(20):
+            client.send_text(text)
+        protocol.data_received(b"".join(client.data_to_send()))
+        # 2 MB of text arrived in one read: no more than the budget (and one message) was
+        # inflated; the rest waits, compressed, and reading is paused.
+        assert 0 < len(protocol._queue) * len(text) <= INFLATE_BUDGET + len(text)
+        assert protocol.conn.processing_paused and transport.reading_paused
+        release.set()
+        for _ in range(200):
+            if len(got) == 20:
+                break
+            await asyncio.sleep(0)
+        assert got == [text] * 20
+        assert not transport.reading_paused
         protocol.connection_lost(None)
         await asyncio.gather(*protocol.tasks)
 
