@@ -376,12 +376,11 @@ class WebSocketProtocol(asyncio.Protocol):
         self.transport.close()
 
     def _send_500_response(self) -> None:
-        if self._phase != _HANDSHAKE or self.conn.state is not _CONNECTING:
+        conn = self.conn
+        if self._phase != _HANDSHAKE or conn.state is not _CONNECTING or conn.request is None:
             return
         self._phase = _DONE
-        self.conn.reject(
-            500, [("Content-Type", "text/plain; charset=utf-8")], b"Internal Server Error"
-        )
+        conn.reject(500, [("Content-Type", "text/plain; charset=utf-8")], b"Internal Server Error")
         self._flush()
 
     # --- the denial response (ASGI websocket.http.response extension) --------------------------
