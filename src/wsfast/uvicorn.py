@@ -56,13 +56,22 @@ from .exceptions import InvalidState
 from .extensions import PerMessageDeflate
 from .http11 import build_head, check_header
 
-__all__ = ["CLOSE_TIMEOUT", "INFLATE_BUDGET", "WebSocketProtocol", "server_compression"]
+__all__ = [
+    "CLOSE_TIMEOUT",
+    "INFLATE_BUDGET",
+    "PENDING_FAILURE_DELAY",
+    "WebSocketProtocol",
+    "server_compression",
+]
 
 #: uvicorn's TRACE log level (``uvicorn.logging.TRACE_LOG_LEVEL``).
 _TRACE = 5
 
 #: Seconds to wait for the peer's Close after ours before closing the transport (RFC 6455 §7.1.1).
 CLOSE_TIMEOUT = 10.0
+
+#: Longest wait, in seconds, of a peer's violation behind messages the application has not taken.
+PENDING_FAILURE_DELAY = 1.0
 
 #: Bytes one read may inflate before the rest waits, compressed, for the application.
 INFLATE_BUDGET = 256 * 1024
@@ -157,6 +166,7 @@ class WebSocketProtocol(asyncio.Protocol):
         self._writing_paused = False
         self._drain_waiter: asyncio.Future[None] | None = None
         self._flush_scheduled = False
+        self._failure_timer: asyncio.TimerHandle | None = None
         # A denial response (websocket.http.response): status and headers until the head is
         # written, the body buffered when the application gave no Content-Length.
         self._denial: tuple[int, list[tuple[str, str]]] | None = None
@@ -203,12 +213,11 @@ class WebSocketProtocol(asyncio.Protocol):
         events = conn.events()
         if events:
             self._handle_events(events)
-        if conn.pending_failure is not None:
-            # The peer broke the protocol behind complete messages: they stay queued for the
-            # application, ahead of the disconnect; the connection fails now (RFC 6455 §7.1.7).
-            code, reason = conn.pending_failure
-            conn.fail(code, reason)
-            self._handle_events(conn.events())
+        if conn.pending_failure is not None and self._failure_timer is None:
+            # The peer broke the protocol behind complete messages (RFC 6455 §7.1.7): they are
+            # the application's to take and answer first — the connection fails once it has
+            # taken them (the sans-IO layer sees to it), or after PENDING_FAILURE_DELAY.
+            self._failure_timer = self.loop.call_later(PENDING_FAILURE_DELAY, self._fail_now)
         queue = self._queue
         if queue:
             waiter = self._receive_waiter
@@ -268,9 +277,10 @@ class WebSocketProtocol(asyncio.Protocol):
         # A send() waiting for the buffer to drain would wait forever: the loop does not call
         # resume_writing() on a transport lost while paused.
         self._wake_drain()
-        if self.close_timer is not None:
-            self.close_timer.cancel()
-            self.close_timer = None
+        for timer in (self.close_timer, self._failure_timer):
+            if timer is not None:
+                timer.cancel()
+        self.close_timer = self._failure_timer = None
         if exc is None:
             self.transport.close()
 
@@ -599,6 +609,14 @@ class WebSocketProtocol(asyncio.Protocol):
             if not waiter.done():
                 waiter.set_result(None)
 
+    def _fail_now(self) -> None:
+        """The application left the messages before a peer's violation untaken too long."""
+        self._failure_timer = None
+        failure = self.conn.pending_failure
+        if failure is not None:
+            self.conn.fail(failure[0], failure[1])
+            self._flush()
+
     def _flush(self) -> None:
         """Writes what the sans-IO connection has to send; closes the transport when it says."""
         self._flush_scheduled = False
@@ -607,6 +625,13 @@ class WebSocketProtocol(asyncio.Protocol):
         if out:
             self._write(out[0] if len(out) == 1 else b"".join(out))
         if conn.should_close_transport:
+            # A pending failure may have taken effect just now (see _after_receive).
+            events = conn.events()
+            if events:
+                self._handle_events(events)
+            if self._failure_timer is not None:
+                self._failure_timer.cancel()
+                self._failure_timer = None
             timer = self.close_timer
             if timer is not None:
                 timer.cancel()

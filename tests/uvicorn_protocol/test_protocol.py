@@ -6,6 +6,7 @@ well-behaved client would not), and in-process with a recording transport where 
 writes and the reading state are the point.
 """
 
+# ruff: noqa: E402  (the imports after importorskip need uvicorn)
 from __future__ import annotations
 
 import asyncio
@@ -22,18 +23,23 @@ import pytest
 
 uvicorn = pytest.importorskip("uvicorn")
 
-from uvicorn.config import Config  # noqa: E402
-from uvicorn.server import ServerState  # noqa: E402
+from uvicorn.config import Config
+from uvicorn.server import ServerState
 
-from wsfast.asyncio import connect  # noqa: E402
-from wsfast.asyncio.client import InvalidStatus  # noqa: E402
-from wsfast.connection import ClientConnection  # noqa: E402
-from wsfast.events import CloseReceived, ConnectionFailed, Ping, Rejected  # noqa: E402
-from wsfast.exceptions import ConnectionClosed  # noqa: E402
-from wsfast.frames import build_frame  # noqa: E402
-from wsfast.uvicorn import INFLATE_BUDGET, WebSocketProtocol, server_compression  # noqa: E402
+from wsfast.asyncio import connect
+from wsfast.asyncio.client import InvalidStatus
+from wsfast.connection import ClientConnection
+from wsfast.events import CloseReceived, ConnectionFailed, Ping, Rejected, TextMessage
+from wsfast.exceptions import ConnectionClosed
+from wsfast.frames import build_frame
+from wsfast.uvicorn import (
+    INFLATE_BUDGET,
+    PENDING_FAILURE_DELAY,
+    WebSocketProtocol,
+    server_compression,
+)
 
-from .servers import echo, echo_disconnects, protocols, running  # noqa: E402
+from .servers import echo, echo_disconnects, protocols, running
 
 TIMEOUT = 20
 
@@ -172,14 +178,39 @@ def test_messages_before_a_violation_reach_the_app_then_1002() -> None:
             # RFC 6455 §5.1: a client frame must be masked; this one is not.
             client.writer.write(build_frame(0x1, b"unmasked"))
             await client.until_closed()
+            # RFC 6455 §7.1.7: what was complete before the violation is delivered and may be
+            # answered; then our Close with the violation's code.
+            events = client.events[1:]  # after Accepted
+            assert [type(e) for e in events[:2]] == [TextMessage, CloseReceived], events
+            assert events[0].data == "before"
             assert client.conn.close_received is not None
             assert client.conn.close_received[0] == 1002
 
     run(main())
-    # RFC 6455 §7.1.7: what was complete before the violation is delivered, then the failure.
     assert [m["type"] for m in got] == ["websocket.receive", "websocket.disconnect"]
     assert got[0]["text"] == "before" and got[1]["code"] == 1002
-    assert len(answered) == 1
+    assert answered == []
+
+
+def test_a_violation_behind_untaken_messages_fails_after_the_delay() -> None:
+    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        await receive()
+        await send({"type": "websocket.accept"})
+        await asyncio.sleep(TIMEOUT)  # never takes the message
+
+    async def main() -> None:
+        protocol, transport, client = await _open_in_process(app)
+        client.send_text("before")
+        protocol.data_received(b"".join(client.data_to_send()) + build_frame(0x1, b"unmasked"))
+        assert not transport.closed  # the message waits for the application
+        await asyncio.sleep(PENDING_FAILURE_DELAY + 0.2)
+        assert transport.closed
+        client.receive_data(b"".join(transport.writes))
+        assert [type(e) for e in client.events()] == [CloseReceived]
+        for task in protocol.tasks:
+            task.cancel()
+
+    run(main())
 
 
 def test_invalid_upgrade_request_gets_the_sans_io_layers_answer() -> None:
