@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Run Autobahn|Testsuite against wsfast's server and/or client, and summarise the results.
 #
-#   tests/autobahn/run.sh [--quick|--full] [--server] [--client] [--peer] [--docker]
+#   tests/autobahn/run.sh [--quick|--full] [--server] [--client] [--peer] [--uvicorn] [--docker]
 #
 #   --quick    every case except 12.*/13.* plus a fixed sample of 25 of them (default; CI)
 #   --full     every case, 1.* to 13.* (about 25 minutes per side for the compression cases)
@@ -9,6 +9,8 @@
 #   --client   wstest's fuzzing server on port 9002 against tests/autobahn/client_runner.py
 #              (with neither --server nor --client, both run)
 #   --peer     test the websockets package instead of wsfast, to check the harness itself
+#   --uvicorn  server mode only: uvicorn serving an ASGI echo application (wsfast.bench.uvicorn's
+#              echo_app) with --ws wsfast.uvicorn:WebSocketProtocol, permessage-deflate on
 #   --docker   run wstest from the crossbario/autobahn-testsuite image instead of the local
 #              Python 2.7 virtualenv (which setup_wstest.sh creates otherwise)
 #   --cases=P  only these case patterns, comma-separated (e.g. --cases=12.1.*,13.3.2)
@@ -36,6 +38,7 @@ for arg in "$@"; do
         --server) RUN_SERVER=1 ;;
         --client) RUN_CLIENT=1 ;;
         --peer) TARGET=websockets ;;
+        --uvicorn) TARGET=uvicorn ;;
         --docker) DOCKER=1 ;;
         --cases=*) CASES="${arg#--cases=}" ;;
         -h|--help) sed -n '2,21p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
@@ -43,6 +46,11 @@ for arg in "$@"; do
     esac
 done
 if [[ $RUN_SERVER == 0 && $RUN_CLIENT == 0 ]]; then RUN_SERVER=1; RUN_CLIENT=1; fi
+if [[ $TARGET == uvicorn ]]; then
+    # uvicorn is a server: there is no client side to test.
+    if [[ $RUN_CLIENT == 1 && $RUN_SERVER == 0 ]]; then echo "--uvicorn has no client mode" >&2; exit 2; fi
+    RUN_SERVER=1; RUN_CLIENT=0
+fi
 
 WORK="$HERE/work"
 REPORTS="$HERE/reports"
@@ -102,6 +110,11 @@ if [[ $RUN_SERVER == 1 ]]; then
     if [[ $TARGET == wsfast ]]; then
         (cd "$ROOT" && exec "$PYTHON" -m wsfast serve --host 127.0.0.1 --port "$SERVER_PORT" \
             --max-message-size 67108864) > "$WORK/server.log" 2>&1 &
+    elif [[ $TARGET == uvicorn ]]; then
+        (cd "$ROOT" && exec "$PYTHON" -m uvicorn wsfast.bench.uvicorn:echo_app \
+            --host 127.0.0.1 --port "$SERVER_PORT" --ws wsfast.uvicorn:WebSocketProtocol \
+            --ws-max-size 67108864 --ws-per-message-deflate true --lifespan off \
+            --log-level warning) > "$WORK/server.log" 2>&1 &
     else
         "$PYTHON" "$HERE/peer_echo_server.py" --port "$SERVER_PORT" > "$WORK/server.log" 2>&1 &
     fi

@@ -17,6 +17,7 @@ MODULES = (
     "broadcast",
     "compat",
     "wsproto_compat",
+    "uvicorn",
 )
 
 
