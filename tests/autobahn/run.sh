@@ -17,7 +17,7 @@
 #
 # Environment: PYTHON (default python3) runs wsfast; WSTEST overrides the wstest command;
 # AUTOBAHN_SERVER_PORT / AUTOBAHN_CLIENT_PORT (default 9001 / 9002) let two runs share a machine;
-# AUTOBAHN_TIME_LIMIT (seconds; default 1800 quick, 5400 full) bounds each side's run.
+# AUTOBAHN_TIME_LIMIT (seconds; default 1800 quick, 5400 full or --cases) bounds each side's run.
 # Reports land in tests/autobahn/reports/{servers,clients}/ (index.json and HTML per case).
 # Exit status: 0 when no case FAILED or is UNIMPLEMENTED, wstest and the client runner exited 0,
 # and the reports hold every case of the set (spec.py says how many); non-zero otherwise.
@@ -95,7 +95,8 @@ PY
 STATUS=0
 STARTED=$SECONDS
 # wstest can hang after an internal error (an unknown case id): bound each side's run.
-RUN_LIMIT=${AUTOBAHN_TIME_LIMIT:-$([[ $SCOPE == --full ]] && echo 5400 || echo 1800)}
+# An explicit --cases set may hold every compression case (about as long as --full).
+RUN_LIMIT=${AUTOBAHN_TIME_LIMIT:-$([[ $SCOPE == --full || -n $CASES ]] && echo 5400 || echo 1800)}
 
 # A run that did not complete fails even when the cases it reported passed.
 fail() {  # message log
