@@ -412,6 +412,7 @@ KIND_ALPHABETS = {
     "bmp": "ab é\u0100жщ\u07ff\u0800€中文日本語\ud7ff\ue000\uffff",
     "cjk": "的一是不了人我在有他这中大来上国个到说们",
     "astral": "a é ж 中 😀🎉🚀\U00010000\U0010ffff𝄞",
+    "emoji": "😀🎉🚀\U00010000\U0010ffff𝄞",
 }
 KIND_ALPHABETS["mixed"] = "".join(KIND_ALPHABETS.values())
 
@@ -493,6 +494,24 @@ def test_decode_every_length_and_kind(impl: ModuleType) -> None:
                     impl, sample[:position] + bytes([byte]) + sample[position:]
                 )
             assert_decodes_like_cpython(impl, sample[:position])
+
+
+def test_decode_runs_of_3_and_4_byte_characters(impl: ModuleType) -> None:
+    # The AVX2 kernels take eight 3-byte (CJK) or eight 4-byte (emoji) characters in one step
+    # where a run of them starts: runs broken by a character of another length at every place,
+    # after every number of leading bytes, and runs with an invalid byte at every offset.
+    for repeated in ("\u0800", "中", "\uffff", "😀", "\U0010ffff"):
+        run = repeated * 40
+        for breaker in ("a", "é", "中", "😀"):
+            for prefix in range(5):
+                for position in range(len(run)):
+                    text = "a" * prefix + run[:position] + breaker + run[position:]
+                    assert_decodes_like_cpython(impl, text.encode())
+        data = run.encode()
+        for position in range(len(data)):
+            for byte in (0x41, 0x80, 0xBF, 0xC2, 0xE0, 0xF0, 0xFF):
+                mutated_data = data[:position] + bytes([byte]) + data[position + 1 :]
+                assert_decodes_like_cpython(impl, mutated_data)
 
 
 def test_decode_large(impl: ModuleType) -> None:

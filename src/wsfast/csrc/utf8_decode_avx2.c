@@ -111,6 +111,22 @@ static inline uint16_t *wsf_u8d_store_selected16(uint16_t *o, __m128i v, unsigne
     return o + wsf_utf8_popcount8[mask];
 }
 
+/* Eight 3-byte characters (CJK text) at p, as UTF-16 code units: each 128-bit lane takes four
+ * (12 bytes, at p and at p + 12), one shuffle puts each in a 32-bit lane (last byte lowest) and
+ * two multiply-adds make the code point. */
+WSF_U8D_256
+static inline void wsf_u8d_eight3(const uint8_t *p, uint16_t *o) {
+    const __m256i spread = _mm256_setr_epi8(2, 1, 0, -1, 5, 4, 3, -1, 8, 7, 6, -1, 11, 10, 9, -1,
+                                            2, 1, 0, -1, 5, 4, 3, -1, 8, 7, 6, -1, 11, 10, 9, -1);
+    __m256i in = _mm256_inserti128_si256(_mm256_castsi128_si256(_mm_loadu_si128((const __m128i *)p)),
+                                         _mm_loadu_si128((const __m128i *)(p + 12)), 1);
+    __m256i bits = _mm256_and_si256(_mm256_shuffle_epi8(in, spread), _mm256_set1_epi32(0x000F3F3F));
+    __m256i pairs = _mm256_maddubs_epi16(bits, _mm256_set1_epi32(0x00014001)); /* c2 + 64 c1, lead */
+    __m256i units = _mm256_madd_epi16(pairs, _mm256_set1_epi32(0x10000001));
+    __m256i packed = _mm256_packus_epi32(units, units); /* four in the low 64 bits of each lane */
+    _mm_storeu_si128((__m128i *)o, _mm256_castsi256_si128(_mm256_permute4x64_epi64(packed, 0x08)));
+}
+
 WSF_U8D_256
 static inline size_t wsf_u8d_step256_ucs2(const uint8_t *p, uint16_t *o, size_t *count) {
     __m256i b0 = _mm256_loadu_si256((const __m256i *)p);
@@ -120,8 +136,17 @@ static inline size_t wsf_u8d_step256_ucs2(const uint8_t *p, uint16_t *o, size_t 
         *count = 32;
         return 32;
     }
-    /* Every character that starts in the 32 positions is complete in the 34 bytes read. */
-    unsigned keep = ~(unsigned)_mm256_movemask_epi8(_mm256_cmpgt_epi8(_mm256_set1_epi8(-64), b0));
+    unsigned continuation = (unsigned)_mm256_movemask_epi8(_mm256_cmpgt_epi8(_mm256_set1_epi8(-64), b0));
+    /* A lead every third byte, two continuation bytes after each and none after the eighth:
+     * (for valid input) eight 3-byte characters. A step of 32 positions that ends inside a
+     * character leaves the next step off its start; a run of them finds one again within three
+     * steps (and then stays on a start). */
+    if ((continuation & 0x1FFFFFF) == 0x0DB6DB6) {
+        wsf_u8d_eight3(p, o);
+        *count = 8;
+        return 24;
+    }
+    unsigned keep = ~continuation;
     /* The low and high byte of the code point of the character starting at each position, from
      * that byte and the two after it (garbage where no character starts):
      *   0xxxxxxx                   -> low b0, high 0
@@ -166,7 +191,7 @@ static inline uint32_t *wsf_u8d_store_selected32(uint32_t *o, __m256i v, unsigne
  * masked to its payload bits); then the positions that start a character are gathered to the
  * front. Every character that starts in the 16 positions is complete in the 19 bytes read. */
 WSF_U8D_256
-static inline uint32_t *wsf_u8d_astral16(const uint8_t *p, __m128i b0, uint32_t *o) {
+static inline uint32_t *wsf_u8d_astral16(const uint8_t *p, __m128i b0, unsigned keep, uint32_t *o) {
     const __m128i payload = _mm_setr_epi8(0x7F, 0x7F, 0x7F, 0x7F, 0x7F, 0x7F, 0x7F, 0x7F, 0x3F,
                                           0x3F, 0x3F, 0x3F, 0x1F, 0x1F, 0x0F, 0x07);
     const __m128i shifts = _mm_setr_epi8(18, 18, 18, 18, 18, 18, 18, 18, 0, 0, 0, 0, 12, 12, 6, 0);
@@ -175,7 +200,6 @@ static inline uint32_t *wsf_u8d_astral16(const uint8_t *p, __m128i b0, uint32_t 
         _mm256_storeu_si256((__m256i *)(o + 8), _mm256_cvtepu8_epi32(_mm_srli_si128(b0, 8)));
         return o + 16;
     }
-    unsigned keep = ~wsf_u8d_continuations128(b0) & 0xFFFF;
     /* A run of four 4-byte characters (emoji text): one shuffle puts each in a 32-bit lane. */
     __m128i lead4 = _mm_cmpeq_epi8(_mm_max_epu8(b0, _mm_set1_epi8((char)0xF0)), b0);
     unsigned run_start = wsf_u8d_ctz(keep | 0x10000);
@@ -209,7 +233,30 @@ static inline uint32_t *wsf_u8d_astral16(const uint8_t *p, __m128i b0, uint32_t 
     return wsf_u8d_store_selected32(o, second, keep >> 8);
 }
 
-/* 32 positions a step (32 bytes); the characters that start there, up to 32. */
+/* Eight 4-byte characters (the 32 bytes `run`, each 128-bit lane holding four): one shuffle puts
+ * each in a 32-bit lane (last byte lowest), two multiply-adds make the code points. */
+WSF_U8D_256
+static inline void wsf_u8d_eight4(__m256i run, uint32_t *o) {
+    const __m256i reverse = _mm256_setr_epi8(3, 2, 1, 0, 7, 6, 5, 4, 11, 10, 9, 8, 15, 14, 13, 12,
+                                             3, 2, 1, 0, 7, 6, 5, 4, 11, 10, 9, 8, 15, 14, 13, 12);
+    __m256i bits = _mm256_and_si256(_mm256_shuffle_epi8(run, reverse), _mm256_set1_epi32(0x073F3F3F));
+    __m256i pairs = _mm256_maddubs_epi16(bits, _mm256_set1_epi16(0x4001)); /* c3 + 64 c2, c1 + 64 lead */
+    _mm256_storeu_si256((__m256i *)o, _mm256_madd_epi16(pairs, _mm256_set1_epi32(0x10000001)));
+}
+
+/* Continuation bytes (80-BF) as a 32-bit mask. */
+WSF_U8D_256
+static inline unsigned wsf_u8d_continuations256(__m256i in) {
+    return (unsigned)_mm256_movemask_epi8(_mm256_cmpgt_epi8(_mm256_set1_epi8(-64), in));
+}
+
+/* A lead every fourth byte and three continuation bytes after each: (for valid input) eight
+ * 4-byte characters. */
+#define WSF_U8D_EIGHT4 0xEEEEEEEEu
+
+/* 32 positions a step: the characters that start there, up to 32 (32 bytes consumed); or, after
+ * the 0-3 continuation bytes of a character begun before p, eight 4-byte characters (emoji text:
+ * 32 bytes more). */
 WSF_U8D_256
 static inline size_t wsf_u8d_step256_ucs4(const uint8_t *p, uint32_t *o, size_t *count) {
     __m256i in = _mm256_loadu_si256((const __m256i *)p);
@@ -222,7 +269,24 @@ static inline size_t wsf_u8d_step256_ucs4(const uint8_t *p, uint32_t *o, size_t 
         *count = 32;
         return 32;
     }
-    uint32_t *end = wsf_u8d_astral16(p + 16, hi, wsf_u8d_astral16(p, lo, o));
+    unsigned continuation = wsf_u8d_continuations256(in);
+    unsigned skip = wsf_u8d_ctz(~continuation | 8);
+    if (WSF_LIKELY(skip == 0)) { /* in a run a constant, not the data, moves p on */
+        if (continuation == WSF_U8D_EIGHT4) {
+            wsf_u8d_eight4(in, o);
+            *count = 8;
+            return 32;
+        }
+    } else {
+        __m256i run = _mm256_loadu_si256((const __m256i *)(p + skip));
+        if (wsf_u8d_continuations256(run) == WSF_U8D_EIGHT4) {
+            wsf_u8d_eight4(run, o);
+            *count = 8;
+            return 32 + skip;
+        }
+    }
+    uint32_t *end = wsf_u8d_astral16(p, lo, ~continuation & 0xFFFF, o);
+    end = wsf_u8d_astral16(p + 16, hi, ~continuation >> 16, end);
     *count = (size_t)(end - o);
     return 32;
 }
@@ -242,16 +306,18 @@ static inline const uint8_t *wsf_u8d_back_to_start(const uint8_t *data, const ui
     return NULL;
 }
 
-/* The loop: steps while 96 bytes are left (the stream check runs up to 48 bytes past p and
- * never past the end), then the 128-bit loop and the scalar step. */
-#define WSF_U8D_AVX2(NAME, T, STEP, LOOP128)                                                       \
+/* The loop: steps while MIN_LEFT bytes are left, the stream check kept AHEAD bytes past p (and
+ * never past the end), then the 128-bit loop and the scalar step. The 2- and 4-byte steps move
+ * exactly 32 bytes, so their check is of the block the step reads (AHEAD 32, loaded once); the
+ * Latin-1 step moves 15 or 16 bytes and reads 32, so its check runs up to 48 bytes ahead. */
+#define WSF_U8D_AVX2(NAME, T, STEP, LOOP128, AHEAD, MIN_LEFT)                                      \
     WSF_U8D_256                                                                                    \
     int NAME(const uint8_t *data, size_t len, T *out, size_t length) {                             \
         const uint8_t *p = data, *end = data + len;                                                \
         T *o = out, *oend = out + length;                                                          \
         wsf_u8d_stream stream = {data, _mm256_setzero_si256(), _mm256_setzero_si256()};            \
-        while (end - p >= 96 && oend - o >= 32) {                                                  \
-            wsf_u8d_stream_until(&stream, p + 48);                                                 \
+        while (end - p >= MIN_LEFT && oend - o >= 32) {                                            \
+            wsf_u8d_stream_until(&stream, p + AHEAD);                                              \
             size_t count, consumed = STEP(p, o, &count);                                           \
             if (WSF_UNLIKELY(consumed == 0)) return 0;                                             \
             p += consumed;                                                                         \
@@ -264,8 +330,8 @@ static inline const uint8_t *wsf_u8d_back_to_start(const uint8_t *data, const ui
         return LOOP128(data, p, end, o, oend, _mm_setzero_si128());                                \
     }
 
-WSF_U8D_AVX2(wsf_utf8_to_ucs1_avx2, uint8_t, wsf_u8d_step256_ucs1, wsf_u8d_loop128_ucs1)
-WSF_U8D_AVX2(wsf_utf8_to_ucs2_avx2, uint16_t, wsf_u8d_step256_ucs2, wsf_u8d_loop128_ucs2)
-WSF_U8D_AVX2(wsf_utf8_to_ucs4_avx2, uint32_t, wsf_u8d_step256_ucs4, wsf_u8d_loop128_ucs4)
+WSF_U8D_AVX2(wsf_utf8_to_ucs1_avx2, uint8_t, wsf_u8d_step256_ucs1, wsf_u8d_loop128_ucs1, 48, 96)
+WSF_U8D_AVX2(wsf_utf8_to_ucs2_avx2, uint16_t, wsf_u8d_step256_ucs2, wsf_u8d_loop128_ucs2, 48, 96)
+WSF_U8D_AVX2(wsf_utf8_to_ucs4_avx2, uint32_t, wsf_u8d_step256_ucs4, wsf_u8d_loop128_ucs4, 48, 96)
 
 #endif
