@@ -1,8 +1,9 @@
 """UTF-8 validation workloads (RFC 6455 §8.1): one-shot, incremental and decoding to str.
 
 Corpora (valid UTF-8, exactly the stated size): ``ascii``; ``mostly-ascii`` (about 5 % of the
-characters multi-byte); ``cyrillic`` (2-byte); ``cjk`` (3-byte); ``emoji`` (4-byte), each with a
-few ASCII spaces.
+characters multi-byte); ``latin1`` (Western European text: ASCII and about 15 % accented letters,
+all below U+0100); ``cyrillic`` (2-byte); ``cjk`` (3-byte); ``emoji`` (4-byte), each with a few
+ASCII spaces; ``json`` (JSON records whose strings mix Latin, Greek, Cyrillic, CJK and emoji).
 
 Two kinds of work, two sets of families, neither standing for the other:
 
@@ -23,6 +24,8 @@ from collections.abc import Callable
 from .core import Case, Workload, import_or_skip, size_label, twin
 
 SIZES = (125, 4 * 1024, 64 * 1024, 1024 * 1024)
+#: Decoding adds 1 KiB, a typical text message.
+DECODE_SIZES = (125, 1024, 4 * 1024, 64 * 1024, 1024 * 1024)
 #: The chunk size of the incremental workloads: a typical TCP segment's payload.
 CHUNK = 1400
 
@@ -31,10 +34,29 @@ _ALPHABETS = {
     "cyrillic": "абвгдеёжзийклмнопрстуфхцчшщъыьэюя АБВГДЕ ",
     "cjk": "的一是不了人我在有他这中大来上国个到说们为子和你地出道也时年得就那要下以生会自着去之过",
     "emoji": "😀😃😄😁😆😅🤣😂🙂🙃😉😊😇🥰😍🤩😘🚀🌍🎉👍🔥💯 ",
+    "latin1": "abcdefghijklmnopqrstuvwxyz      éèàùçâêîôûëïüöäßñ",
 }
 _SPRINKLE = "éüñçøßжщ中文語😀€"
+_NAMES = (
+    "Zoë Müller",
+    "Андрей Иванов",
+    "李小龍",
+    "José Álvarez",
+    "Ελένη",
+    "山田太郎",
+    "party 🎉🎉",
+    "O'Brien",
+    "François",
+    "Łukasz",
+)
 
-CORPORA = ("ascii", "mostly-ascii", "cyrillic", "cjk", "emoji")
+CORPORA = ("ascii", "mostly-ascii", "latin1", "cyrillic", "cjk", "emoji", "json")
+
+
+def _json_record(rng: random.Random, number: int) -> str:
+    name, other = rng.choice(_NAMES), rng.choice(_NAMES)
+    fields = f'"id": {number}, "name": "{name}", "score": {rng.random() * 100:.2f}'
+    return f'{{{fields}, "tags": ["{other[:3]}", "x"], "ok": true}}, '
 
 
 @functools.lru_cache(maxsize=64)
@@ -43,12 +65,14 @@ def corpus(kind: str, size: int, seed: int = 6455) -> bytes:
     rng = random.Random(f"{kind}-{size}-{seed}")
     pieces: list[bytes] = []
     total = 0
-    alphabet = _ALPHABETS["ascii" if kind == "mostly-ascii" else kind]
     while total < size:
-        char = rng.choice(alphabet)
-        if kind == "mostly-ascii" and rng.random() < 0.05:
-            char = rng.choice(_SPRINKLE)
-        encoded = char.encode()
+        if kind == "json":
+            encoded = _json_record(rng, len(pieces)).encode()
+        else:
+            char = rng.choice(_ALPHABETS["ascii" if kind == "mostly-ascii" else kind])
+            if kind == "mostly-ascii" and rng.random() < 0.05:
+                char = rng.choice(_SPRINKLE)
+            encoded = char.encode()
         if total + len(encoded) > size:
             encoded = b" " * (size - total)
         pieces.append(encoded)
@@ -189,7 +213,7 @@ def workloads() -> list[Workload]:
             )
         )
     for kind in CORPORA:
-        for size in SIZES:
+        for size in DECODE_SIZES:
             label = size_label(size)
             found.append(
                 Workload(
