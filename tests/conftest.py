@@ -35,3 +35,11 @@ def pytest_runtest_makereport(
     if MISSING_PEER.search(reason):
         report.outcome = "failed"
         report.longrepr = f"required peer missing (WSFAST_REQUIRE_PEERS is set): {reason}"
+
+
+@pytest.fixture(scope="session")
+def chromium() -> str:
+    """The path of a headless-capable Chromium (``chromium.py``); skips where there is none."""
+    from chromium import find_chromium
+
+    return find_chromium()

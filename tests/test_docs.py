@@ -19,11 +19,8 @@ import importlib.util
 import json
 import os
 import re
-import shutil
-import signal
 import subprocess
 import sys
-import tempfile
 import threading
 import types
 from collections.abc import Iterator
@@ -31,6 +28,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
+from chromium import launched
 
 ROOT = Path(__file__).resolve().parent.parent
 #: What the docs extra brings (import names).
@@ -244,29 +243,9 @@ def test_every_public_name_has_a_docstring() -> None:
 
 # The site in a browser.
 
-CHROMIUM_FLAGS = [
-    "--headless",
-    "--no-sandbox",  # CI runs as root
-    "--disable-gpu",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--disable-dev-shm-usage",
-    "--remote-debugging-port=0",
-    "--remote-allow-origins=*",
-]
-
-
-@pytest.fixture(scope="module")
-def chromium() -> str:
-    names = (os.environ.get("WSFAST_CHROMIUM"), "chromium", "chromium-browser", "google-chrome")
-    for name in names:
-        path = shutil.which(name) if name else None
-        if path:
-            return path
-    skip_or_fail("no Chromium here (Debian: apt-get install chromium)")
-    raise AssertionError("unreachable")
+#: Chromium's DevTools endpoint, on a free port (written to the profile's DevToolsActivePort),
+#: that wsfast's own client connects to.
+DEVTOOLS_FLAGS = ("--remote-debugging-port=0", "--remote-allow-origins=*")
 
 
 @contextlib.contextmanager
@@ -363,27 +342,11 @@ async def open_page(devtools_port_file: Path, url: str) -> dict[str, Any]:
 
 def browse(chromium: str, urls: list[str]) -> list[dict[str, Any]]:
     async def main() -> list[dict[str, Any]]:
-        with tempfile.TemporaryDirectory(ignore_cleanup_errors=True) as profile:
-            browser = await asyncio.create_subprocess_exec(
-                chromium, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", "about:blank",
-                stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
-                start_new_session=True,  # its renderer and GPU processes go with it
-                env=browser_environment(),
-            )  # fmt: skip
-            try:
-                port_file = Path(profile) / "DevToolsActivePort"
-                return [await open_page(port_file, url) for url in urls]
-            finally:
-                os.killpg(browser.pid, signal.SIGKILL)
-                await browser.wait()
+        async with launched(chromium, "about:blank", *DEVTOOLS_FLAGS) as profile:
+            port_file = profile / "DevToolsActivePort"
+            return [await open_page(port_file, url) for url in urls]
 
     return asyncio.run(asyncio.wait_for(main(), BROWSER_TIMEOUT))
-
-
-def browser_environment() -> dict[str, str]:
-    """Without what the sanitized build's ``asan-python`` sets for itself (see test_browser)."""
-    names = ("LD_PRELOAD", "ASAN_OPTIONS", "UBSAN_OPTIONS", "PYTHONMALLOC")
-    return {name: value for name, value in os.environ.items() if name not in names}
 
 
 def test_home_page_and_api_reference_render_in_chromium(site: Path, chromium: str) -> None:

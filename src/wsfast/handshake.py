@@ -17,7 +17,6 @@ import hashlib
 import os
 import re
 from collections.abc import Callable, Iterable, Sequence
-from http import HTTPStatus
 from typing import NamedTuple, Union
 from urllib.parse import unquote, urlsplit
 
@@ -29,7 +28,14 @@ from .extensions import (
     format_extensions,
     parse_extensions,
 )
-from .http11 import Headers, RequestHead, ResponseHead, build_head, check_header
+from .http11 import (
+    Headers,
+    RequestHead,
+    ResponseHead,
+    build_head,
+    build_rejection_head,
+    check_header,
+)
 
 __all__ = [
     "GUID",
@@ -238,15 +244,7 @@ def build_reject_response(
         body = body.encode("utf-8")
         if "content-type" not in names:
             fields.append(("Content-Type", "text/plain; charset=utf-8"))
-    try:
-        phrase = HTTPStatus(status).phrase
-    except ValueError:
-        phrase = "Error"
-    if "content-length" not in names:
-        fields.append(("Content-Length", str(len(body))))
-    if "connection" not in names:
-        fields.append(("Connection", "close"))
-    return build_head(f"HTTP/1.1 {status} {phrase}", fields) + bytes(body)
+    return build_rejection_head(status, fields, len(body)) + bytes(body)
 
 
 class WebSocketURI(NamedTuple):

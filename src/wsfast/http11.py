@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Iterator
+from http import HTTPStatus
 
 from .exceptions import HTTPError
 
@@ -31,6 +32,7 @@ __all__ = [
     "RequestHead",
     "ResponseHead",
     "build_head",
+    "build_rejection_head",
     "parse_request_head",
     "parse_response_head",
 ]
@@ -421,3 +423,23 @@ def build_head(start_line: str, headers: Iterable[tuple[str, str]]) -> bytes:
         parts.append(f"{name}: {value}")
     parts.append("\r\n")
     return "\r\n".join(parts).encode("latin-1")
+
+
+def build_rejection_head(
+    status: int, headers: Iterable[tuple[str, str]], content_length: int | None
+) -> bytes:
+    """The head of a response that refuses an upgrade and ends the connection: the status line
+    with the status's reason phrase, ``headers`` (already checked by :func:`check_header`), then
+    ``Content-Length: content_length`` unless it is None or ``headers`` have one, and
+    ``Connection: close`` (RFC 9112 §9.6) unless ``headers`` have a Connection field."""
+    fields = list(headers)
+    names = {name.lower() for name, _ in fields}
+    if content_length is not None and "content-length" not in names:
+        fields.append(("Content-Length", str(content_length)))
+    if "connection" not in names:
+        fields.append(("Connection", "close"))
+    try:
+        phrase = HTTPStatus(status).phrase
+    except ValueError:
+        phrase = "Error"  # a status code HTTP does not register has no phrase of its own
+    return build_head(f"HTTP/1.1 {status} {phrase}", fields)

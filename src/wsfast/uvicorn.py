@@ -36,7 +36,6 @@ import asyncio
 import collections
 import logging
 import os
-from http import HTTPStatus
 from typing import Any
 from urllib.parse import unquote
 
@@ -54,7 +53,7 @@ from .connection import ServerConnection
 from .events import CloseReceived, ConnectionFailed, HandshakeFailed, Pong, Request
 from .exceptions import InvalidState
 from .extensions import PerMessageDeflate
-from .http11 import build_head, check_header
+from .http11 import build_rejection_head, check_header
 
 __all__ = [
     "CLOSE_TIMEOUT",
@@ -91,22 +90,6 @@ def server_compression() -> PerMessageDeflate:
     4 KiB window (12 bits) for our compressor and, when the client lets us choose, for the
     client's, and zlib ``mem_level`` 5 (those of uvicorn's websockets-sansio implementation)."""
     return PerMessageDeflate(server_max_window_bits=12, client_max_window_bits=12, mem_level=5)
-
-
-def _denial_head(status: int, headers: list[tuple[str, str]], length: int | None) -> bytes:
-    """The head of a ``websocket.http.response``: the application's headers (already checked),
-    ``Content-Length`` when the body was buffered, ``Connection: close``."""
-    names = {name.lower() for name, _ in headers}
-    fields = list(headers)
-    if length is not None and "content-length" not in names:
-        fields.append(("Content-Length", str(length)))
-    if "connection" not in names:
-        fields.append(("Connection", "close"))
-    try:
-        phrase = HTTPStatus(status).phrase
-    except ValueError:
-        phrase = "Unknown"
-    return build_head(f"HTTP/1.1 {status} {phrase}", fields)
 
 
 class WebSocketProtocol(asyncio.Protocol):
@@ -414,7 +397,7 @@ class WebSocketProtocol(asyncio.Protocol):
         self._phase = _RESPONDING
         if any(name.lower() == "content-length" for name, _ in headers):
             # The length is known: the head goes now, the body as it comes.
-            self._write(_denial_head(status, headers, None))
+            self._write(build_rejection_head(status, headers, None))
         else:
             self._denial = (status, headers)
             self._denial_body = []
@@ -437,7 +420,7 @@ class WebSocketProtocol(asyncio.Protocol):
         self._denial = self._denial_body = None
         if denial is not None and parts is not None:
             body = b"".join(parts)
-            self._write(_denial_head(denial[0], denial[1], len(body)) + body)
+            self._write(build_rejection_head(denial[0], denial[1], len(body)) + body)
         self._phase = _DONE
         self._put({"type": "websocket.disconnect", "code": 1006})
         self.transport.close()

@@ -5,60 +5,24 @@ this is the negotiation most servers meet first. The page sends the messages of 
 checks the echoes and reports; the server then pings it (the browser answers on its own) and the
 page closes with 4001.
 
-Chromium is looked up as ``WSFAST_CHROMIUM``, ``chromium``, ``chromium-browser``, ``google-chrome``
-(Debian: ``apt-get install chromium``). Without one the test skips (fails with
-``WSFAST_REQUIRE_PEERS=1``).
+Chromium is found and started by ``tests/chromium.py`` (``WSFAST_CHROMIUM``, ``chromium``,
+``chromium-browser``, ``google-chrome``; Debian: ``apt-get install chromium``). Without one the
+test skips (fails with ``WSFAST_REQUIRE_PEERS=1``).
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
-import os
-import shutil
-import signal
-import tempfile
 from pathlib import Path
 from typing import Any
 
-import pytest
-
+from chromium import launched
 from wsfast.asyncio import WebSocket, serve
 
-from .peers import CLIENT_CLOSE, MESSAGES, TEST_TIMEOUT, require_peer, run, until
+from .peers import CLIENT_CLOSE, MESSAGES, TEST_TIMEOUT, run, until
 
 PAGE = Path(__file__).with_name("browser_peer.html")
-
-#: Headless, and nothing that reaches out to the network on its own (this machine refuses it).
-CHROMIUM_FLAGS = [
-    "--headless",
-    "--no-sandbox",  # CI runs as root
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--disable-dev-shm-usage",
-]
-
-
-@pytest.fixture(scope="module")
-def chromium() -> str:
-    names = (os.environ.get("WSFAST_CHROMIUM"), "chromium", "chromium-browser", "google-chrome")
-    for name in names:
-        path = shutil.which(name) if name else None
-        if path:
-            return path
-    require_peer("no Chromium here (Debian: apt-get install chromium)")
-    raise AssertionError("unreachable")
-
-
-def browser_environment() -> dict[str, str]:
-    """This process's environment without what the sanitized build's ``asan-python`` sets for
-    itself: Chromium started with ASan's runtime preloaded never gets to open the page."""
-    names = ("LD_PRELOAD", "ASAN_OPTIONS", "UBSAN_OPTIONS", "PYTHONMALLOC")
-    return {name: value for name, value in os.environ.items() if name not in names}
 
 
 class BrowserPeer:
@@ -94,19 +58,8 @@ def test_chromium_against_wsfast_server(chromium: str) -> None:
 
     async def main() -> None:
         async with serve(peer, "127.0.0.1", 0) as server:
-            with tempfile.TemporaryDirectory(ignore_cleanup_errors=True) as profile:
-                browser = await asyncio.create_subprocess_exec(
-                    chromium, *CHROMIUM_FLAGS, f"--user-data-dir={profile}",
-                    f"{PAGE.as_uri()}?port={server.port}",
-                    stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
-                    start_new_session=True,  # its renderer and GPU processes go with it
-                    env=browser_environment(),
-                )  # fmt: skip
-                try:
-                    await until(lambda: peer.close is not None, steps=(TEST_TIMEOUT - 10) * 200)
-                finally:
-                    os.killpg(browser.pid, signal.SIGKILL)
-                    await browser.wait()
+            async with launched(chromium, f"{PAGE.as_uri()}?port={server.port}"):
+                await until(lambda: peer.close is not None, steps=(TEST_TIMEOUT - 10) * 200)
 
     run(main())
     assert peer.report is not None, "the page sent no report"

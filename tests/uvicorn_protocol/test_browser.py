@@ -12,22 +12,15 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import signal
-import tempfile
 from typing import Any
 
 import pytest
 
 pytest.importorskip("uvicorn")
 
+from chromium import launched
 from interop.peers import CLIENT_CLOSE, MESSAGES, TEST_TIMEOUT, run, until
-from interop.test_browser import (
-    CHROMIUM_FLAGS,
-    PAGE,
-    browser_environment,
-    chromium,  # noqa: F401  # the fixture
-)
+from interop.test_browser import PAGE
 
 from .servers import protocols, running
 
@@ -63,33 +56,22 @@ class BrowserApp:
             await send({**message, "type": "websocket.send"})
 
 
-def test_chromium_against_uvicorn_with_wsfast_protocol(chromium: str) -> None:  # noqa: F811
+def test_chromium_against_uvicorn_with_wsfast_protocol(chromium: str) -> None:
     app = BrowserApp()
     round_trips: list[float] = []
 
     async def main() -> None:
         async with running(app, ws_ping_interval=0.1, ws_ping_timeout=10.0) as (server, port):
-            with tempfile.TemporaryDirectory(ignore_cleanup_errors=True) as profile:
-                browser = await asyncio.create_subprocess_exec(
-                    chromium, *CHROMIUM_FLAGS, f"--user-data-dir={profile}",
-                    f"{PAGE.as_uri()}?port={port}",
-                    stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
-                    start_new_session=True,
-                    env=browser_environment(),
-                )  # fmt: skip
-                try:
+            async with launched(chromium, f"{PAGE.as_uri()}?port={port}"):
 
-                    def record() -> bool:
-                        for protocol in protocols(server):
-                            if protocol.last_ping_rtt > 0:
-                                round_trips.append(protocol.last_ping_rtt)
-                                app.pinged.set()
-                        return app.close is not None
+                def record() -> bool:
+                    for protocol in protocols(server):
+                        if protocol.last_ping_rtt > 0:
+                            round_trips.append(protocol.last_ping_rtt)
+                            app.pinged.set()
+                    return app.close is not None
 
-                    await until(record, steps=(TEST_TIMEOUT - 10) * 200)
-                finally:
-                    os.killpg(browser.pid, signal.SIGKILL)
-                    await browser.wait()
+                await until(record, steps=(TEST_TIMEOUT - 10) * 200)
 
     run(main())
     assert app.report is not None, "the page sent no report"

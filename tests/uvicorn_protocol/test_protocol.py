@@ -16,6 +16,7 @@ import subprocess
 import sys
 import textwrap
 import time
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -382,17 +383,35 @@ class RecordingTransport:
         self.reading_paused = False
 
 
-async def _open_in_process(app: Any) -> tuple[WebSocketProtocol, RecordingTransport, Any]:
-    config = Config(app=app, ws=WebSocketProtocol, lifespan="off", ws_per_message_deflate=False)
+def _connected_in_process(
+    app: Any, compression: bool = False
+) -> tuple[WebSocketProtocol, RecordingTransport, ClientConnection]:
+    """Our protocol serving ``app``, connected to a recording transport, and a sans-IO client
+    that has not sent its request yet; with ``compression``, both sides do permessage-deflate."""
+    config = Config(
+        app=app, ws=WebSocketProtocol, lifespan="off", ws_per_message_deflate=compression
+    )
     config.load()
-    state = ServerState()
-    protocol = WebSocketProtocol(config=config, server_state=state, app_state={})
+    protocol = WebSocketProtocol(config=config, server_state=ServerState(), app_state={})
     transport = RecordingTransport()
-    client = ClientConnection("ws://127.0.0.1/", compression=None)
+    client = ClientConnection("ws://127.0.0.1/", compression=True if compression else None)
     protocol.connection_made(transport)
+    return protocol, transport, client
+
+
+async def _send_request(protocol: WebSocketProtocol, client: ClientConnection) -> None:
+    """The client's opening handshake to the protocol; the application runs a few steps."""
     protocol.data_received(b"".join(client.data_to_send()))
     for _ in range(20):
         await asyncio.sleep(0)
+
+
+async def _open_in_process(
+    app: Any, compression: bool = False
+) -> tuple[WebSocketProtocol, RecordingTransport, ClientConnection]:
+    """As :func:`_connected_in_process`, with the handshake done and its response taken."""
+    protocol, transport, client = _connected_in_process(app, compression)
+    await _send_request(protocol, client)
     client.receive_data(b"".join(transport.writes))
     transport.writes.clear()
     assert client.state.name == "OPEN"
@@ -400,8 +419,20 @@ async def _open_in_process(app: Any) -> tuple[WebSocketProtocol, RecordingTransp
     return protocol, transport, client
 
 
-def test_a_batch_of_echoes_goes_out_in_one_write_and_reads_pause_meanwhile() -> None:
-    release = asyncio.Event()
+def _app_taking_one(got: list[dict[str, Any]]) -> Any:
+    """An application that accepts, then puts the next event it receives in ``got``."""
+
+    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        await receive()
+        await send({"type": "websocket.accept"})
+        got.append(await receive())
+
+    return app
+
+
+def _held_app(release: asyncio.Event, on_text: Callable[[str, Any], Awaitable[None]]) -> Any:
+    """An application that accepts, takes no message until ``release`` is set, then gives each
+    text message to ``on_text(text, send)`` until the disconnect."""
 
     async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
         await receive()
@@ -411,10 +442,19 @@ def test_a_batch_of_echoes_goes_out_in_one_write_and_reads_pause_meanwhile() -> 
             message = await receive()
             if message["type"] != "websocket.receive":
                 return
-            await send({"type": "websocket.send", "text": message["text"]})
+            await on_text(message["text"], send)
+
+    return app
+
+
+def test_a_batch_of_echoes_goes_out_in_one_write_and_reads_pause_meanwhile() -> None:
+    release = asyncio.Event()
+
+    async def echo(text: str, send: Any) -> None:
+        await send({"type": "websocket.send", "text": text})
 
     async def main() -> None:
-        protocol, transport, client = await _open_in_process(app)
+        protocol, transport, client = await _open_in_process(_held_app(release, echo))
         for text in ("one", "two", "three"):
             client.send_text(text)
         protocol.data_received(b"".join(client.data_to_send()))
@@ -437,27 +477,12 @@ def test_compressed_flood_inflates_a_budget_at_a_time() -> None:
     got: list[str] = []
     release = asyncio.Event()
 
-    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
-        await receive()
-        await send({"type": "websocket.accept"})
-        await release.wait()
-        while True:
-            message = await receive()
-            if message["type"] != "websocket.receive":
-                return
-            got.append(message["text"])
+    async def keep(text: str, send: Any) -> None:
+        got.append(text)
 
     async def main() -> None:
-        config = Config(app=app, ws=WebSocketProtocol, lifespan="off")
-        config.load()
-        protocol = WebSocketProtocol(config=config, server_state=ServerState(), app_state={})
-        transport = RecordingTransport()
-        client = ClientConnection("ws://127.0.0.1/")  # offers permessage-deflate
-        protocol.connection_made(transport)
-        protocol.data_received(b"".join(client.data_to_send()))
-        for _ in range(20):
-            await asyncio.sleep(0)
-        client.receive_data(b"".join(transport.writes))
+        app = _held_app(release, keep)
+        protocol, transport, client = await _open_in_process(app, compression=True)
         assert client.extensions, "permessage-deflate was not agreed"
         text = "a" * 100_000  # a few hundred bytes once compressed
         for _ in range(20):
@@ -491,16 +516,9 @@ def test_send_waits_while_the_transport_is_paused() -> None:
         await receive()
 
     async def main() -> None:
-        config = Config(app=app, ws=WebSocketProtocol, lifespan="off")
-        config.load()
-        protocol = WebSocketProtocol(config=config, server_state=ServerState(), app_state={})
-        transport = RecordingTransport()
-        client = ClientConnection("ws://127.0.0.1/", compression=None)
-        protocol.connection_made(transport)
+        protocol, transport, client = _connected_in_process(app)
         protocol.pause_writing()
-        protocol.data_received(b"".join(client.data_to_send()))
-        for _ in range(20):
-            await asyncio.sleep(0)
+        await _send_request(protocol, client)
         assert not sent.is_set()  # accept() itself waited: the buffer is full
         protocol.resume_writing()
         await asyncio.wait_for(sent.wait(), 5)
@@ -516,13 +534,8 @@ def test_send_waits_while_the_transport_is_paused() -> None:
 def test_peer_close_answered_and_delivered_in_process() -> None:
     got: list[dict[str, Any]] = []
 
-    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
-        await receive()
-        await send({"type": "websocket.accept"})
-        got.append(await receive())
-
     async def main() -> None:
-        protocol, transport, client = await _open_in_process(app)
+        protocol, transport, client = await _open_in_process(_app_taking_one(got))
         client.send_close(4000, "bye")
         protocol.data_received(b"".join(client.data_to_send()))
         await asyncio.gather(*protocol.tasks)
@@ -537,13 +550,8 @@ def test_peer_close_answered_and_delivered_in_process() -> None:
 def test_keepalive_timeout_in_process_reports_1011_to_the_app() -> None:
     got: list[dict[str, Any]] = []
 
-    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
-        await receive()
-        await send({"type": "websocket.accept"})
-        got.append(await receive())
-
     async def main() -> None:
-        protocol, transport, client = await _open_in_process(app)
+        protocol, transport, client = await _open_in_process(_app_taking_one(got))
         protocol.ping_timeout = 0.0
         protocol._send_keepalive_ping()
         await asyncio.sleep(0.01)

@@ -3,8 +3,8 @@
 The server runs in a subprocess with ``CONNECTIONS`` connections from raw clients in this
 process (they complete the opening handshake, offering permessage-deflate where the case
 compresses, and then only read). On each command it broadcasts ``N`` messages of 1 KiB JSON-like
-text and waits until every transport's buffer is empty; its CPU time over that span
-(``/proc/PID/schedstat``) divided by ``N * CONNECTIONS`` is the cost per delivery.
+text and waits until every transport's buffer is empty; its CPU time over that span (all of its
+threads, ``/proc/PID/task/*/schedstat``) divided by ``N * CONNECTIONS`` is the cost per delivery.
 
 Servers: ``floor`` (wsfast's server, writing one prebuilt frame to every transport: what no
 broadcast can beat), ``wsfast`` (:func:`wsfast.asyncio.broadcast`, uncompressed),
@@ -21,15 +21,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 import base64
-import contextlib
 import os
-import subprocess
 import sys
 import time
 from collections.abc import Callable
 from typing import Any
 
 from .core import Case, Skip, Workload
+from .loopback import ServerProcess
 
 __all__ = ["SERVERS", "main", "measure", "workloads"]
 
@@ -168,17 +167,9 @@ class _Session:
 
             if kind.split(":", 1)[1] not in available_deflate_backends():
                 raise Skip(f"{kind} not installed")
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "wsfast.bench.broadcast", "--serve", kind],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            text=True,
+        self.server = ServerProcess(
+            "wsfast.bench.broadcast", "--serve", kind, label=f"{kind} server", quiet=False
         )
-        assert self.process.stdout is not None
-        line = self.process.stdout.readline()
-        if not line.startswith("PORT "):
-            self.close()
-            raise Skip(f"{kind} server did not start")
         offer = None
         if kind.startswith("wsfast-deflate"):
             offer = "permessage-deflate; server_no_context_takeover"
@@ -186,23 +177,21 @@ class _Session:
             offer = "permessage-deflate; client_max_window_bits"
         self.loop = loop
         self.connections = connections
-        self.clients = loop.run_until_complete(
-            _open_clients(int(line.split()[1]), connections, offer)
-        )
+        self.clients = loop.run_until_complete(_open_clients(self.server.port, connections, offer))
         self.broadcast(1)
 
     def cpu_ns(self) -> int:
-        with open(f"/proc/{self.process.pid}/schedstat") as file:
-            return int(file.read().split()[0])
+        """The server's CPU time so far (every thread), in nanoseconds."""
+        return self.server.cpu_ns()
 
     def broadcast(self, count: int) -> None:
-        assert self.process.stdin is not None and self.process.stdout is not None
-        self.process.stdin.write(f"{count}\n")
-        self.process.stdin.flush()
+        stdin, stdout = self.server.process.stdin, self.server.process.stdout
+        assert stdin is not None and stdout is not None
+        stdin.write(f"{count}\n")
+        stdin.flush()
 
         async def wait() -> str:
-            assert self.process.stdout is not None
-            return await self.loop.run_in_executor(None, self.process.stdout.readline)
+            return await self.loop.run_in_executor(None, stdout.readline)
 
         line = self.loop.run_until_complete(wait())
         assert line.split() == ["DONE", str(self.connections)], line
@@ -210,13 +199,7 @@ class _Session:
     def close(self) -> None:
         for transport in getattr(self, "clients", ()):
             transport.abort()
-        with contextlib.suppress(Exception):
-            assert self.process.stdin is not None
-            self.process.stdin.close()
-        try:
-            self.process.wait(5)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
+        self.server.close()
 
 
 def measure(connections: int = 1000, messages: int = 20, repeats: int = 3) -> dict[str, float]:

@@ -2,8 +2,9 @@
 
 A websockets client (context takeover, 16 messages in flight) sends 4 KiB JSON-like texts
 (:func:`wsfast.deflate.reference_text`, 64 different ones in turn) to an echo server in a
-subprocess; the server's CPU time per message comes from ``/proc/PID/schedstat``, and the bytes
-on the wire per message are those the client received (its frames' headers and payloads).
+subprocess; the server's CPU time per message comes from ``/proc/PID/task/*/schedstat`` (all of
+its threads: :func:`~wsfast.bench.loopback.process_cpu_ns`), and the bytes on the wire per
+message are those the client received (its frames' headers and payloads).
 Servers: wsfast with each installed backend (the default settings of
 :func:`wsfast.asyncio.serve`: 4 KiB window, memory level 5) and websockets (the same settings,
 its defaults).
@@ -18,12 +19,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import subprocess
 import sys
 import time
 from collections.abc import Callable
 
 from .core import Case, Skip, Workload
+from .loopback import ServerProcess
 
 __all__ = ["SERVERS", "main", "measure", "workloads"]
 
@@ -67,38 +68,16 @@ async def _serve(server: str) -> None:
     await loop.run_in_executor(None, sys.stdin.read)  # until the benchmark closes our stdin
 
 
-class _Server:
-    def __init__(self, server: str) -> None:
-        if server.startswith("wsfast:"):
-            from wsfast import available_deflate_backends
+def _start_server(server: str) -> ServerProcess:
+    """``server`` in a subprocess (this module with ``--serve``); Skip if its backend is missing."""
+    if server.startswith("wsfast:"):
+        from wsfast import available_deflate_backends
 
-            if server.split(":", 1)[1] not in available_deflate_backends():
-                raise Skip(f"{server} not installed")
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "wsfast.bench.compression", "--serve", server],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            text=True,
-        )
-        assert self.process.stdout is not None
-        line = self.process.stdout.readline()
-        if not line.startswith("PORT "):
-            self.close()
-            raise Skip(f"{server} server did not start")
-        self.url = f"ws://127.0.0.1:{int(line.split()[1])}/"
-
-    def cpu_ns(self) -> int:
-        with open(f"/proc/{self.process.pid}/schedstat") as file:
-            return int(file.read().split()[0])
-
-    def close(self) -> None:
-        with contextlib.suppress(Exception):
-            assert self.process.stdin is not None
-            self.process.stdin.close()
-        try:
-            self.process.wait(5)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
+        if server.split(":", 1)[1] not in available_deflate_backends():
+            raise Skip(f"{server} not installed")
+    return ServerProcess(
+        "wsfast.bench.compression", "--serve", server, label=f"{server} server", quiet=False
+    )
 
 
 async def _exchange(ws: object, messages: list[str], count: int) -> None:
@@ -116,7 +95,7 @@ class _Session:
             from websockets.asyncio.client import connect
         except ImportError as exc:
             raise Skip("websockets not installed") from exc
-        self.server = _Server(server)
+        self.server = _start_server(server)
         self.loop = asyncio.new_event_loop()
         self.ws = self.loop.run_until_complete(
             connect(self.server.url, compression="deflate", max_size=None, ping_interval=None)

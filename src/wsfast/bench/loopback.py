@@ -16,7 +16,8 @@ serves one connection at a time here, so sharing changes nothing in what is meas
 emptied at exit.
 
 To add a loopback family (another server, broadcast ...): give ``echo_server.SERVERS`` a server
-(or start your own subprocess printing ``PORT <n>``), then build cases with :func:`echo_case`.
+(or run your own module printing ``PORT <n>`` in a :class:`ServerProcess`), then build cases
+with :func:`echo_case`.
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ __all__ = [
     "EchoServer",
     "FixedClient",
     "ServerPool",
+    "ServerProcess",
     "echo_case",
     "process_cpu_ns",
     "reply_size",
@@ -75,7 +77,68 @@ def process_cpu_ns(pid: int) -> int:
     return ticks * 1_000_000_000 // os.sysconf("SC_CLK_TCK")
 
 
-class EchoServer:
+class ServerProcess:
+    """A server in a subprocess, ``python -m MODULE ARGS...``, that prints ``PORT <n>`` once it
+    listens and serves until its stdin closes (so that it never outlives the benchmark).
+
+    The constructor returns once the port is known; a server that exits or prints anything else
+    first raises :class:`Skip`. ``process.stdin`` and ``process.stdout`` (text) stay the caller's
+    for any further exchange with the server; :meth:`close` closes stdin and waits
+    ``close_timeout`` seconds before killing it. With ``quiet``, the server's stderr is dropped
+    (the peers log every aborted connection) unless ``WSFAST_BENCH_SERVER_STDERR`` is set.
+    """
+
+    def __init__(
+        self,
+        module: str,
+        *args: str,
+        label: str | None = None,
+        quiet: bool = True,
+        close_timeout: float = 5.0,
+    ) -> None:
+        self.close_timeout = close_timeout
+        stderr = (
+            None
+            if not quiet or os.environ.get("WSFAST_BENCH_SERVER_STDERR")
+            else subprocess.DEVNULL
+        )
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", module, *args],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=stderr,
+            text=True,
+        )
+        assert self.process.stdout is not None
+        line = self.process.stdout.readline()
+        if not line.startswith("PORT "):
+            self.close()
+            raise Skip(f"{label or module} did not start: {line.strip() or 'no output'}")
+        self.port = int(line.split()[1])
+        self.url = f"ws://127.0.0.1:{self.port}/"
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    def cpu_ns(self) -> int:
+        """The server process's CPU time so far (every thread), in nanoseconds."""
+        return process_cpu_ns(self.process.pid)
+
+    def close(self) -> None:
+        """Stops the server: closes its stdin, then kills it if it has not exited in time."""
+        if self.process.poll() is None:
+            with contextlib.suppress(OSError):
+                assert self.process.stdin is not None
+                self.process.stdin.close()
+            try:
+                self.process.wait(self.close_timeout)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
+class EchoServer(ServerProcess):
     """``python -m wsfast.bench.echo_server LIBRARY`` in a subprocess; stopped by :meth:`close`."""
 
     def __init__(
@@ -86,45 +149,15 @@ class EchoServer:
         ping_interval: float | None = None,
         module: str = "wsfast.bench.echo_server",
     ) -> None:
-        command = [sys.executable, "-m", module, library]
+        args = [library]
         if uvloop:
-            command.append("--uvloop")
+            args.append("--uvloop")
         if compression:
-            command.append("--compression")
+            args.append("--compression")
         if ping_interval is not None:
-            command += ["--ping-interval", str(ping_interval)]
+            args += ["--ping-interval", str(ping_interval)]
         self.library = library
-        # The peers log every aborted connection: their stderr is dropped unless asked for.
-        stderr = None if os.environ.get("WSFAST_BENCH_SERVER_STDERR") else subprocess.DEVNULL
-        self.process = subprocess.Popen(
-            command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=stderr, text=True
-        )
-        assert self.process.stdout is not None
-        line = self.process.stdout.readline()
-        if not line.startswith("PORT "):
-            self.close()
-            raise Skip(f"{library} echo server did not start: {line.strip() or 'no output'}")
-        self.port = int(line.split()[1])
-        self.url = f"ws://127.0.0.1:{self.port}/"
-
-    @property
-    def pid(self) -> int:
-        return self.process.pid
-
-    def cpu_ns(self) -> int:
-        """The server process's CPU time so far, in nanoseconds."""
-        return process_cpu_ns(self.process.pid)
-
-    def close(self) -> None:
-        if self.process.poll() is None:
-            with contextlib.suppress(OSError):
-                assert self.process.stdin is not None
-                self.process.stdin.close()
-            try:
-                self.process.wait(5)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        super().__init__(module, *args, label=f"{library} echo server")
 
 
 class ServerPool:

@@ -10,8 +10,8 @@ differs.
 
 Figures, per ``--ws`` class:
 
-- the server's CPU time per message (``/proc/PID/schedstat`` of the uvicorn process, which runs
-  everything on its main thread), for 256 B binary messages with ``WINDOW`` = 64 in flight
+- the server's CPU time per message (``/proc/PID/task/*/schedstat``: every thread of the uvicorn
+  process), for 256 B binary messages with ``WINDOW`` = 64 in flight
   (*window*) and one at a time (*rr*, request/response);
 - messages per second seen by the client;
 - the server's memory per idle connection (growth of its resident set while ``IDLE_CONNECTIONS``
@@ -28,8 +28,6 @@ import argparse
 import asyncio
 import contextlib
 import os
-import socket
-import subprocess
 import sys
 import threading
 import time
@@ -38,6 +36,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .core import Case, Skip, Workload, size_label
+from .loopback import ServerProcess
 
 __all__ = [
     "IDLE_CONNECTIONS",
@@ -92,12 +91,6 @@ async def echo_app(scope: dict[str, Any], receive: Any, send: Any) -> None:
 # --- the server subprocess -----------------------------------------------------------------------
 
 
-def _cpu_ns(pid: int) -> int:
-    """CPU time (user + system) of ``pid``'s main thread, in nanoseconds."""
-    with open(f"/proc/{pid}/schedstat") as f:
-        return int(f.read().split()[0])
-
-
 def _rss_bytes(pid: int) -> int:
     """Resident set size of ``pid``, in bytes."""
     with open(f"/proc/{pid}/status") as f:
@@ -108,7 +101,8 @@ def _rss_bytes(pid: int) -> int:
 
 
 def _serve(ws: str, port: int) -> None:
-    """In the subprocess: uvicorn serving :func:`echo_app` with ``--ws ws`` until stdin closes."""
+    """In the subprocess: uvicorn serving :func:`echo_app` with ``--ws ws``, printing
+    ``PORT <n>`` once it listens, until stdin closes."""
     import uvicorn
 
     config = uvicorn.Config(
@@ -121,7 +115,13 @@ def _serve(ws: str, port: int) -> None:
         ws_ping_interval=None,
         ws_max_size=64 * 1024 * 1024,
     )
-    server = uvicorn.Server(config)
+
+    class AnnouncingServer(uvicorn.Server):
+        async def startup(self, sockets: list[Any] | None = None) -> None:
+            await super().startup(sockets)  # exits the process if it cannot listen
+            print(f"PORT {self.servers[0].sockets[0].getsockname()[1]}", flush=True)
+
+    server = AnnouncingServer(config)
 
     def stop_when_stdin_closes() -> None:
         sys.stdin.read()
@@ -131,7 +131,7 @@ def _serve(ws: str, port: int) -> None:
     server.run()
 
 
-class UvicornServer:
+class UvicornServer(ServerProcess):
     """uvicorn serving :func:`echo_app` with one ``--ws`` class, in a subprocess."""
 
     def __init__(self, name: str) -> None:
@@ -139,48 +139,18 @@ class UvicornServer:
             import uvicorn  # noqa: F401
         except ImportError:
             raise Skip("uvicorn not installed") from None
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            self.port: int = probe.getsockname()[1]
         self.name = name
-        stderr = None if os.environ.get("WSFAST_BENCH_SERVER_STDERR") else subprocess.DEVNULL
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "wsfast.bench.uvicorn", "--serve", WS_CLASSES[name],
-             "--port", str(self.port)],
-            stdin=subprocess.PIPE,
-            stderr=stderr,
-        )  # fmt: skip
-        self.url = f"ws://127.0.0.1:{self.port}/"
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
-                return
-            except OSError:
-                if self.process.poll() is not None or time.monotonic() > deadline:
-                    self.close()
-                    raise Skip(f"uvicorn --ws {WS_CLASSES[name]} did not start") from None
-                time.sleep(0.05)
-
-    def cpu_ns(self) -> int:
-        """The server's CPU time so far, in nanoseconds."""
-        return _cpu_ns(self.process.pid)
+        super().__init__(
+            "wsfast.bench.uvicorn",
+            "--serve",
+            WS_CLASSES[name],
+            label=f"uvicorn --ws {WS_CLASSES[name]}",
+            close_timeout=10,
+        )
 
     def rss(self) -> int:
         """The server's resident set size, in bytes."""
         return _rss_bytes(self.process.pid)
-
-    def close(self) -> None:
-        """Stops the server (it exits when its stdin closes)."""
-        if self.process.poll() is None:
-            with contextlib.suppress(OSError):
-                assert self.process.stdin is not None
-                self.process.stdin.close()
-            try:
-                self.process.wait(10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
 
 
 # --- the fixed client ----------------------------------------------------------------------------
@@ -399,7 +369,7 @@ def main(argv: list[str] | None = None) -> int:
         "--ws", action="append", choices=list(WS_CLASSES), help="classes to run (default: all)"
     )
     parser.add_argument("--serve", help=argparse.SUPPRESS)
-    parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--port", type=int, default=0, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.serve:
         _serve(args.serve, args.port)
