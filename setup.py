@@ -36,7 +36,7 @@ EXTENSIONS: dict[str, list[str]] = {
 
 # Modules written once in Python and compiled from that same file (Cython's pure-Python mode, C
 # types in the .pxd beside each): the uncompiled file is the pure-Python implementation.
-ONE_SOURCE = ("wsfast.connection", "wsfast.asyncio.connection")
+ONE_SOURCE = ("wsfast._deflate_codec", "wsfast.connection", "wsfast.asyncio.connection")
 
 
 def _env_flag(name: str) -> bool:

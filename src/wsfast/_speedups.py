@@ -44,7 +44,7 @@ NO_EXTENSIONS = _env_flag("WSFAST_NO_EXTENSIONS")
 REQUIRE_EXTENSIONS = _env_flag("WSFAST_REQUIRE_EXTENSIONS") and not NO_EXTENSIONS
 
 #: Modules written once in Python and also compiled from that same file.
-ONE_SOURCE = ("wsfast.connection", "wsfast.asyncio.connection")
+ONE_SOURCE = ("wsfast._deflate_codec", "wsfast.connection", "wsfast.asyncio.connection")
 
 #: module -> "compiled" or "python", for every compiled-or-not module loaded so far.
 loaded: dict[str, str] = {}

@@ -4,6 +4,8 @@
 
 cimport cython
 
+from wsfast._deflate_codec cimport DeflateCodec
+
 # Private constants of the module, as C values (they are not module attributes once compiled).
 cdef int _OP_CONT, _OP_TEXT, _OP_BINARY, _OP_CLOSE, _OP_PING, _OP_PONG
 cdef object CONNECTING, OPEN, CLOSING, CLOSED
@@ -16,7 +18,7 @@ cdef class Connection:
     cdef public list _events
     cdef public list _out
     cdef public object _parser
-    cdef public object _codec
+    cdef public DeflateCodec _codec
     cdef readonly object pending_failure
     cdef readonly bint processing_paused
     cdef public object message_queue
@@ -64,6 +66,7 @@ cdef class Connection:
     @cython.locals(opcode=int, index=Py_ssize_t)
     cdef _process_frames(self, list frames, object failure)
     cdef _receive_frame(self, object frame)
+    @cython.locals(codec=DeflateCodec)
     cdef _receive_data_frame(self, int opcode, object payload, bint fin, bint rsv1)
     cdef _deliver(self, int opcode, object data)
     cdef object _text(self, object payload)
@@ -76,6 +79,7 @@ cdef class Connection:
     cdef _open(self, object codec, object rest)
     cdef object _wire_message_limit(self, object codec)
     cdef _check_can_send_message(self)
+    @cython.locals(codec=DeflateCodec)
     cdef _send_data(self, int opcode, object payload, bint fin)
     cdef _send_control(self, int opcode, object data)
     cdef _send_close_frame(self, int code, str reason)

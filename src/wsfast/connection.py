@@ -37,6 +37,7 @@ import codecs
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from ._deflate_codec import DeflateCodec
 from ._state import State
 from .events import (
     Accepted,
@@ -54,7 +55,7 @@ from .events import (
     TextMessage,
 )
 from .exceptions import InvalidState, PayloadTooBig, ProtocolError
-from .extensions import DeflateCodec, Extension, PerMessageDeflate
+from .extensions import Extension, PerMessageDeflate
 from .frames import (
     FrameParser,
     build_close_payload,

@@ -17,7 +17,7 @@ from types import ModuleType
 import pytest
 from protocol_helpers import open_pair
 
-from twins import connection_build
+from twins import connection_build, one_source_build
 from wsfast.connection import ClientConnection, ServerConnection
 
 
@@ -25,6 +25,13 @@ from wsfast.connection import ClientConnection, ServerConnection
 def connection_impl(request: pytest.FixtureRequest) -> ModuleType:
     """The sans-IO layer, compiled and as Python."""
     return connection_build(request.param)
+
+
+@pytest.fixture(params=["compiled", "python"], scope="module")
+def codec_class(request: pytest.FixtureRequest) -> type:
+    """The permessage-deflate codec (``wsfast._deflate_codec.DeflateCodec``), compiled and as
+    Python (module-scoped, so that hypothesis tests may take it)."""
+    return one_source_build("wsfast._deflate_codec", request.param).DeflateCodec  # type: ignore[no-any-return]
 
 
 @pytest.fixture

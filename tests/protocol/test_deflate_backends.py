@@ -143,7 +143,7 @@ def test_bomb_inflates_at_most_the_limit_plus_a_step(backend: deflate.DeflateBac
     pieces: list[bytes] = []
     decompressor = backend.decompressobj(15)
     with pytest.raises(wsfast.PayloadTooBig):
-        from wsfast.extensions import _inflate_into
+        from wsfast._deflate_codec import _inflate_into
 
         _inflate_into(pieces, decompressor, bomb, 0, 100_000)
     assert sum(map(len, pieces)) == 100_001  # one byte past the limit proves it, no more

@@ -244,22 +244,24 @@ def test_client_refuses_response(config: dict[str, object], response: str) -> No
 # --- the codec (RFC 7692 §7.2) ------------------------------------------------------------------
 
 
-def test_compress_strips_tail_and_empty_message_is_one_zero_byte() -> None:
+def test_compress_strips_tail_and_empty_message_is_one_zero_byte(
+    codec_class: type[DeflateCodec],
+) -> None:
     # The RFC's examples are zlib's bytes; other backends' are checked by round trips
     # (tests/protocol/test_deflate_backends.py).
     zlib_backend = get_deflate_backend("zlib")
-    codec = DeflateCodec(backend=zlib_backend)
+    codec = codec_class(backend=zlib_backend)
     assert codec.compress(b"") == b"\x00"
     data = codec.compress(b"Hello")
     assert not data.endswith(b"\x00\x00\xff\xff")
     # RFC 7692 §7.2.3.1: "Hello" compressed without context takeover.
-    hello = DeflateCodec(reset_compressor=True, backend=zlib_backend).compress(b"Hello")
+    hello = codec_class(reset_compressor=True, backend=zlib_backend).compress(b"Hello")
     assert hello == bytes.fromhex("f248cdc9c90700")
 
 
-def test_decompress_rfc_example() -> None:
+def test_decompress_rfc_example(codec_class: type[DeflateCodec]) -> None:
     # RFC 7692 §7.2.3.2: the same message twice with context takeover shrinks the second.
-    codec = DeflateCodec()
+    codec = codec_class()
     assert codec.decompress(bytes.fromhex("f248cdc9c90700"), True, None) == b"Hello"
     assert codec.decompress(bytes.fromhex("f200110000"), True, None) == b"Hello"
 
@@ -270,10 +272,12 @@ def test_decompress_rfc_example() -> None:
     st.booleans(),
     st.integers(9, 15),
 )
-def test_codec_round_trip_across_messages(messages: list[bytes], reset: bool, bits: int) -> None:
+def test_codec_round_trip_across_messages(
+    codec_class: type[DeflateCodec], messages: list[bytes], reset: bool, bits: int
+) -> None:
     # The receiver resets its context only when the sender agreed to reset its own.
-    sender = DeflateCodec(compress_bits=bits, reset_compressor=reset)
-    receiver = DeflateCodec(reset_decompressor=reset)
+    sender = codec_class(compress_bits=bits, reset_compressor=reset)
+    receiver = codec_class(reset_decompressor=reset)
     for message in messages:
         # Fragment each message in two frames.
         half = len(message) // 2
@@ -283,27 +287,27 @@ def test_codec_round_trip_across_messages(messages: list[bytes], reset: bool, bi
         assert out == message
 
 
-def test_no_context_takeover_makes_messages_independent() -> None:
-    codec = DeflateCodec(reset_compressor=True)
+def test_no_context_takeover_makes_messages_independent(codec_class: type[DeflateCodec]) -> None:
+    codec = codec_class(reset_compressor=True)
     first = codec.compress(b"repeat repeat repeat")
     second = codec.compress(b"repeat repeat repeat")
     assert first == second
     # A fresh decompressor can inflate the second message alone.
-    assert DeflateCodec().decompress(second, True, None) == b"repeat repeat repeat"
+    assert codec_class().decompress(second, True, None) == b"repeat repeat repeat"
 
 
-def test_window_bits_bound_the_back_references() -> None:
+def test_window_bits_bound_the_back_references(codec_class: type[DeflateCodec]) -> None:
     # With a 512-byte window (bits 9) the compressor cannot refer 1000 bytes back.
     block = os.urandom(600)
     data = block + block
-    small = DeflateCodec(compress_bits=9).compress(data)
-    large = DeflateCodec(compress_bits=15).compress(data)
+    small = codec_class(compress_bits=9).compress(data)
+    large = codec_class(compress_bits=15).compress(data)
     assert len(large) < 700 < len(small)
     inflater = zlib.decompressobj(-9)
     assert inflater.decompress(small + b"\x00\x00\xff\xff") == data
 
 
-def test_decompression_bomb_is_bounded() -> None:
+def test_decompression_bomb_is_bounded(codec_class: type[DeflateCodec]) -> None:
     # 64 MiB of zeros in about 64 KiB (deflate's ratio is at most ~1030:1): inflating must stop
     # at the limit + 1 byte, not inflate the whole message.
     compressor = zlib.compressobj(9, zlib.DEFLATED, -15)
@@ -311,30 +315,53 @@ def test_decompression_bomb_is_bounded() -> None:
     bomb = b"".join(compressor.compress(zeros) for _ in range(64))
     bomb += compressor.flush(zlib.Z_SYNC_FLUSH)
     assert len(bomb) < 128 << 10
-    codec = DeflateCodec()
+    codec = codec_class()
     with pytest.raises(PayloadTooBig) as info:
         codec.decompress(bomb, True, 1 << 16)
     assert info.value.code == 1009
 
 
-def test_decompress_limit_exact() -> None:
-    payload = DeflateCodec().compress(b"a" * 100)
-    assert DeflateCodec().decompress(payload, True, 100) == b"a" * 100
+def test_decompress_limit_exact(codec_class: type[DeflateCodec]) -> None:
+    payload = codec_class().compress(b"a" * 100)
+    assert codec_class().decompress(payload, True, 100) == b"a" * 100
     with pytest.raises(PayloadTooBig):
-        DeflateCodec().decompress(payload, True, 99)
+        codec_class().decompress(payload, True, 99)
 
 
-def test_decompress_corrupt_data_is_a_protocol_error() -> None:
+def test_decompress_corrupt_data_is_a_protocol_error(codec_class: type[DeflateCodec]) -> None:
     with pytest.raises(ProtocolError) as info:
-        DeflateCodec().decompress(b"\xff\xff\xff\xff", True, None)
+        codec_class().decompress(b"\xff\xff\xff\xff", True, None)
     assert info.value.code == 1002
 
 
-def test_peer_ending_its_stream_starts_a_new_one() -> None:
+def test_peer_ending_its_stream_starts_a_new_one(codec_class: type[DeflateCodec]) -> None:
     # A peer may end a message with a final deflate block (BFINAL): the next message is then a
     # new stream, which the codec must accept.
-    codec = DeflateCodec()
+    codec = codec_class()
     for text in (b"first", b"second"):
         compressor = zlib.compressobj(6, zlib.DEFLATED, -15)
         payload = compressor.compress(text) + compressor.flush(zlib.Z_FINISH)
         assert codec.decompress(payload, True, None) == text
+
+
+@pytest.mark.parametrize("limit", [None, 1 << 20])
+def test_decompress_output_of_several_steps(
+    codec_class: type[DeflateCodec], limit: int | None
+) -> None:
+    # A frame inflating to more than one step of output (256 KiB): the steps are joined, and
+    # a limit exactly the size passes.
+    data = os.urandom(64) * (1 << 14)  # 1 MiB
+    payload = codec_class().compress(data)
+    assert codec_class().decompress(payload, True, limit) == data
+    with pytest.raises(PayloadTooBig):
+        codec_class().decompress(payload, True, len(data) - 1)
+
+
+def test_both_builds_of_the_codec_send_the_same_bytes(codec_class: type[DeflateCodec]) -> None:
+    # The compiled and the Python build of one source: same compressed bytes, same inflated ones.
+    messages = [os.urandom(8) * n for n in (0, 1, 40, 1000, 5000)] * 2
+    ours, reference = codec_class(), DeflateCodec()
+    for message in messages:
+        payload = ours.compress(message)
+        assert payload == reference.compress(message)
+        assert ours.decompress(payload, True, None) == message
