@@ -260,9 +260,10 @@ import importlib, sys, sysconfig
 assert sysconfig.get_config_var("Py_GIL_DISABLED"), "not a free-threaded build"
 assert not sys._is_gil_enabled(), "GIL on at start"
 import wsfast
-for name in ("_kernels", "_mask", "_utf8", "_frames", "_wsaccel_compat", "connection",
-             "asyncio.connection"):
-    module = importlib.import_module("wsfast." + name)
+from wsfast._speedups import ONE_SOURCE
+for name in ("wsfast._kernels", "wsfast._mask", "wsfast._utf8", "wsfast._frames",
+             "wsfast._wsaccel_compat", *ONE_SOURCE):
+    module = importlib.import_module(name)
     assert module.__file__.endswith(sysconfig.get_config_var("EXT_SUFFIX")), module.__file__
 assert wsfast.implementation == "compiled", wsfast.implementation
 assert not sys._is_gil_enabled(), "importing wsfast re-enabled the GIL"
